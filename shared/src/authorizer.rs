@@ -1,0 +1,77 @@
+//! The HttpApi's default Lambda authorizer (payload 2.0, simple responses): any route a
+//! team adds later is protected by the same guard as edgestate's own, unless it opts out.
+//!
+//! It fails closed: a token it cannot confirm as live, because Redis is out of reach
+//! included, is denied. Result caching stays off in the template, so a logout is honoured
+//! by the very next request.
+
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::accounts::AUTHORIZE;
+use crate::guard::Guard;
+use crate::keys::Keys;
+use crate::ratelimit::{Meter, RateLimiter, route_value};
+use crate::redis::RedisClient;
+use crate::startup::App;
+use crate::tokens::Tokens;
+
+/// The simple response format: whether to let the request through and, if so, the
+/// context the route receives (`$context.authorizer.sub`, `.email`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub is_authorized: bool,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub context: serde_json::Value,
+}
+
+impl Verdict {
+    fn deny() -> Verdict {
+        Verdict {
+            is_authorized: false,
+            context: serde_json::Value::Null,
+        }
+    }
+}
+
+pub struct Authorizer {
+    redis: RedisClient,
+    limiter: RateLimiter,
+    guard: Guard,
+}
+
+impl Authorizer {
+    pub fn new(app: &App, tokens: Tokens) -> Authorizer {
+        Authorizer {
+            redis: app.redis.clone(),
+            limiter: app.limiter.clone(),
+            guard: Guard::new(tokens, Keys::new(&app.settings.key_prefix)),
+        }
+    }
+
+    pub async fn authorize(&self, request: ApiGatewayV2CustomAuthorizerV2Request) -> Verdict {
+        let Ok(claims) = self.guard.verify(&request.headers) else {
+            return Verdict::deny();
+        };
+        // No limiter: the route behind the authorizer applies its own.
+        let route = |call| self.guard.route(call, &claims);
+        let live = self
+            .limiter
+            .run(&self.redis, &AUTHORIZE, &[], route, &mut Meter::default())
+            .await
+            .and_then(|values| Ok(route_value(values)?.as_int()?));
+        match live {
+            Ok(1) => Verdict {
+                is_authorized: true,
+                context: json!({"sub": claims.sub, "email": claims.email}),
+            },
+            Ok(_) => Verdict::deny(),
+            Err(error) => {
+                tracing::error!(code = error.code, "cannot confirm the token; denying");
+                Verdict::deny()
+            }
+        }
+    }
+}

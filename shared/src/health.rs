@@ -1,0 +1,43 @@
+//! `GET /health`: one PING through the REST client, proving the whole path to Redis.
+
+use std::time::Instant;
+
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde_json::{Map, json};
+
+use crate::http::{ApiError, success};
+use crate::redis::{Command, RedisClient, RedisError};
+
+/// 200 with the PING's latency when Redis answers, 503 `degraded` whatever else happens: a
+/// health check answers "can this instance serve?", and a refused PING means it cannot.
+pub async fn check(client: &RedisClient) -> Response<Body> {
+    let started = Instant::now();
+    match ping(client).await {
+        Ok(()) => {
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let mut fields = Map::new();
+            fields.insert("status".to_owned(), json!("healthy"));
+            fields.insert(
+                "redis".to_owned(),
+                json!({"status": "ok", "latencyMs": (latency_ms * 100.0).round() / 100.0}),
+            );
+            success(StatusCode::OK, fields)
+        }
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            ApiError::service_unavailable()
+                .with_field("status", json!("degraded"))
+                .with_field("redis", json!({"status": "down"}))
+                .into_response()
+        }
+    }
+}
+
+async fn ping(client: &RedisClient) -> Result<(), RedisError> {
+    let reply = client.command(&Command::new("PING")).await?;
+    match reply.into_text()? {
+        Some(pong) if pong == "PONG" => Ok(()),
+        _ => Err(RedisError::Protocol("PING did not answer PONG".to_owned())),
+    }
+}

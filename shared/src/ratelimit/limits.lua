@@ -1,0 +1,73 @@
+-- The rate-limit prelude of every route script, composed at compile time after one
+-- algorithm's rl_check / rl_commit, so a route's limits and its work are one round trip.
+--
+-- Call layout:
+--   ARGV[1] number of limiters n; ARGV[2] '1' to fail open when a limiter cannot be read
+--   limiter i of n: KEYS[i]; ARGV[3i] limit, ARGV[3i+1] window (ms), ARGV[3i+2] '1' to
+--   consume, '0' to check only (a limiter that counts only failures is checked here and
+--   consumed later, when the failure is known)
+--   the route's own keys follow at KEYS[n+1..], its arguments at ARGV[3n+3..]
+-- Reply head: {status, limiter index, remaining, reset ms, retry ms}; status 1 allowed,
+-- 0 denied (by the limiter at that index), -1 that limiter could not be read.
+
+local RL_COUNT = tonumber(ARGV[1])
+local RL_FAIL_OPEN = ARGV[2] == '1'
+
+local function route_key(i)
+  return KEYS[RL_COUNT + i]
+end
+
+local function route_arg(i)
+  return ARGV[3 * RL_COUNT + 2 + i]
+end
+
+local function rl_now_ms()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+-- Checks every limiter first and consumes only if all allow: a rejected request consumes
+-- nothing. When allowed, reports the limiter closest to its limit.
+local function rl_enforce()
+  local allowed = {1, 0, 0, 0, 0}
+  if RL_COUNT == 0 then
+    return allowed
+  end
+  local now = rl_now_ms()
+  local checks = {}
+  for i = 1, RL_COUNT do
+    local ok, check = pcall(rl_check, KEYS[i], tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1]), now)
+    if not ok then
+      if RL_FAIL_OPEN then
+        return allowed
+      end
+      return {-1, i, 0, 0, 0}
+    end
+    if check.allowed == 0 then
+      return {0, i, 0, check.reset, check.retry}
+    end
+    -- A limiter that is only checked has not spent this request.
+    if ARGV[3 * i + 2] ~= '1' then
+      check.remaining = check.remaining + 1
+    end
+    checks[i] = check
+    if allowed[2] == 0 or check.remaining < allowed[3] then
+      allowed = {1, i, check.remaining, check.reset, 0}
+    end
+  end
+  for i = 1, RL_COUNT do
+    if ARGV[3 * i + 2] == '1' then
+      rl_commit(KEYS[i], checks[i], tonumber(ARGV[3 * i + 1]), now)
+    end
+  end
+  return allowed
+end
+
+-- The limiter head followed by the route's values (each one reply element).
+local function rl_reply(head, ...)
+  local reply = {head[1], head[2], head[3], head[4], head[5]}
+  for i = 1, select('#', ...) do
+    reply[#reply + 1] = select(i, ...)
+  end
+  return reply
+end

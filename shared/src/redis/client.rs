@@ -1,0 +1,504 @@
+//! The Upstash REST client: one per process, built at cold start, cloned into handlers.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use serde::Serialize;
+use serde_json::Value;
+use tracing::{Instrument, field};
+
+use super::command::{Arg, Command};
+use super::config::RedisConfig;
+use super::error::{CommandError, RedisError, Unavailable};
+use super::reply::Reply;
+use super::retry::{self, Failure};
+use super::script::ScriptCall;
+
+/// Asks the endpoint to base64-encode every string, so binary values survive JSON.
+const ENCODING: HeaderName = HeaderName::from_static("upstash-encoding");
+/// Read-your-writes across Upstash replicas: echo the latest token the endpoint gave us.
+const SYNC_TOKEN: HeaderName = HeaderName::from_static("upstash-sync-token");
+
+/// Idle keep-alive connections outlive warm Lambda invocations but not forever.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One entry's outcome in a pipeline or transaction: Redis refuses commands one by one.
+pub type EntryResult = Result<Reply, CommandError>;
+
+#[derive(Clone)]
+pub struct RedisClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    root: url::Url,
+    pipeline: url::Url,
+    multi_exec: url::Url,
+    authorization: HeaderValue,
+    deadline: Duration,
+    sync_token: Mutex<Option<HeaderValue>>,
+    /// SHA-1s of the scripts this client has seen Redis accept. The first call of a script
+    /// sends its source (EVAL also caches it), later ones only the SHA-1, so a cold start
+    /// never pays an extra round trip for NOSCRIPT; only a flushed Redis does.
+    loaded_scripts: Mutex<HashSet<String>>,
+}
+
+/// Commands and script calls sent together in one `/pipeline` request. Not atomic: Redis
+/// runs them in order but other clients' commands may interleave.
+#[derive(Debug, Default, Clone)]
+pub struct Pipeline<'s> {
+    entries: Vec<Entry<'s>>,
+}
+
+#[derive(Debug, Clone)]
+enum Entry<'s> {
+    Command(Command),
+    Script(ScriptCall<'s>),
+}
+
+impl<'s> Pipeline<'s> {
+    pub fn new() -> Self {
+        Pipeline::default()
+    }
+
+    pub fn command(mut self, command: Command) -> Self {
+        self.entries.push(Entry::Command(command));
+        self
+    }
+
+    pub fn script(mut self, call: ScriptCall<'s>) -> Self {
+        self.entries.push(Entry::Script(call));
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl Entry<'_> {
+    fn is_idempotent(&self) -> bool {
+        match self {
+            Entry::Command(command) => command.is_idempotent(),
+            Entry::Script(call) => call.is_idempotent(),
+        }
+    }
+}
+
+/// How a script call goes on the wire: by SHA-1 once Redis is known to hold the script,
+/// by source before that (which also loads it).
+struct ScriptSend {
+    by_sha: bool,
+    label: String,
+    wire: Vec<Arg>,
+}
+
+impl ScriptSend {
+    fn new(call: &ScriptCall<'_>, by_sha: bool) -> ScriptSend {
+        let (verb, wire) = if by_sha {
+            ("EVALSHA", call.evalsha_wire())
+        } else {
+            ("EVAL", call.eval_wire())
+        };
+        ScriptSend {
+            by_sha,
+            label: format!("{verb} {}", call.script().name()),
+            wire,
+        }
+    }
+}
+
+impl RedisClient {
+    pub fn new(config: RedisConfig) -> Result<RedisClient, RedisError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeout)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|error| RedisError::Protocol(format!("cannot build HTTP client: {error}")))?;
+        let mut authorization = HeaderValue::try_from(format!("Bearer {}", config.token.expose()))
+            .map_err(|_| RedisError::Protocol("the REST token is not a valid header".to_owned()))?;
+        authorization.set_sensitive(true);
+        // Keep a path prefix (a proxy may mount the API below `/`): join relative to it.
+        let mut root = config.url.clone();
+        if !root.path().ends_with('/') {
+            root.set_path(&format!("{}/", root.path()));
+        }
+        Ok(RedisClient {
+            inner: Arc::new(Inner {
+                http,
+                pipeline: join(&root, "pipeline")?,
+                multi_exec: join(&root, "multi-exec")?,
+                root,
+                authorization,
+                deadline: config.timeout,
+                sync_token: Mutex::new(None),
+                loaded_scripts: Mutex::new(HashSet::new()),
+            }),
+        })
+    }
+
+    /// Sends one command.
+    pub async fn command(&self, command: &Command) -> Result<Reply, RedisError> {
+        let body = self
+            .send(
+                &self.inner.root,
+                &command.to_wire(),
+                command.name(),
+                command.is_idempotent(),
+            )
+            .await?;
+        single_result(body, command.name())
+    }
+
+    /// Runs a script: by source the first time, by SHA-1 after that, and by source again if
+    /// Redis answers `NOSCRIPT` (it was flushed or restarted). A `NOSCRIPT` answer means the
+    /// script never ran, so resending it is safe even for a script that must run at most once.
+    pub async fn eval(&self, call: &ScriptCall<'_>) -> Result<Reply, RedisError> {
+        let send = ScriptSend::new(call, self.is_loaded(call));
+        let body = self
+            .send(
+                &self.inner.root,
+                &send.wire,
+                &send.label,
+                call.is_idempotent(),
+            )
+            .await?;
+        match single_result(body, &send.label) {
+            Err(RedisError::Command(error)) if send.by_sha && error.is_noscript() => {
+                let send = ScriptSend::new(call, false);
+                let body = self
+                    .send(
+                        &self.inner.root,
+                        &send.wire,
+                        &send.label,
+                        call.is_idempotent(),
+                    )
+                    .await?;
+                self.mark_loaded(call);
+                single_result(body, &send.label)
+            }
+            result => {
+                self.mark_loaded(call);
+                result
+            }
+        }
+    }
+
+    /// Sends a pipeline in one request and answers one result per entry, in order.
+    ///
+    /// Scripts are sent as in [`RedisClient::eval`]. Any that Redis answers `NOSCRIPT` did
+    /// not run; they alone are sent again by source in a second request, and so run after the
+    /// pipeline's other entries, which a pipeline never promised not to do (it is not atomic).
+    pub async fn pipeline(&self, pipeline: &Pipeline<'_>) -> Result<Vec<EntryResult>, RedisError> {
+        let mut labels = Vec::with_capacity(pipeline.len());
+        let mut wire = Vec::with_capacity(pipeline.len());
+        let mut by_sha = Vec::with_capacity(pipeline.len());
+        for entry in &pipeline.entries {
+            match entry {
+                Entry::Command(command) => {
+                    labels.push(command.name().to_owned());
+                    wire.push(command.to_wire());
+                    by_sha.push(false);
+                }
+                Entry::Script(call) => {
+                    let send = ScriptSend::new(call, self.is_loaded(call));
+                    labels.push(send.label);
+                    wire.push(send.wire);
+                    by_sha.push(send.by_sha);
+                }
+            }
+        }
+        let idempotent = pipeline.entries.iter().all(Entry::is_idempotent);
+        let body = self
+            .send(&self.inner.pipeline, &wire, &labels.join(","), idempotent)
+            .await?;
+        let mut results = entry_results(body, &labels)?;
+
+        let mut missing = Vec::new();
+        for (index, entry) in pipeline.entries.iter().enumerate() {
+            if let Entry::Script(call) = entry {
+                match &results[index] {
+                    Err(error) if by_sha[index] && error.is_noscript() => {
+                        missing.push((index, ScriptSend::new(call, false)));
+                    }
+                    _ => self.mark_loaded(call),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(results);
+        }
+        let labels: Vec<String> = missing.iter().map(|(_, send)| send.label.clone()).collect();
+        let wire: Vec<&Vec<Arg>> = missing.iter().map(|(_, send)| &send.wire).collect();
+        let idempotent = missing
+            .iter()
+            .all(|(index, _)| pipeline.entries[*index].is_idempotent());
+        let body = self
+            .send(&self.inner.pipeline, &wire, &labels.join(","), idempotent)
+            .await?;
+        for ((index, _), result) in missing.iter().zip(entry_results(body, &labels)?) {
+            if let Entry::Script(call) = &pipeline.entries[*index] {
+                self.mark_loaded(call);
+            }
+            results[*index] = result;
+        }
+        Ok(results)
+    }
+
+    /// Runs the commands as one MULTI/EXEC transaction: all or nothing, nothing interleaved.
+    /// A command Redis refuses before running any (a syntax error) fails the whole call with
+    /// `RedisError::Command`; a command that fails while running yields its entry's error.
+    pub async fn transaction(&self, commands: &[Command]) -> Result<Vec<EntryResult>, RedisError> {
+        let labels: Vec<String> = commands.iter().map(|c| c.name().to_owned()).collect();
+        let wire: Vec<Vec<Arg>> = commands.iter().map(Command::to_wire).collect();
+        let idempotent = commands.iter().all(Command::is_idempotent);
+        let label = format!("MULTI {}", labels.join(","));
+        let body = self
+            .send(&self.inner.multi_exec, &wire, &label, idempotent)
+            .await?;
+        match body {
+            Body::Refused(message) => Err(RedisError::Command(CommandError {
+                command: label,
+                message,
+            })),
+            body => entry_results(body, &labels),
+        }
+    }
+
+    /// Sends one request, retrying within the deadline where SPEC §4 allows it.
+    async fn send<T: Serialize + ?Sized>(
+        &self,
+        url: &url::Url,
+        payload: &T,
+        label: &str,
+        idempotent: bool,
+    ) -> Result<Body, RedisError> {
+        let span = tracing::debug_span!(
+            "redis",
+            command = label,
+            attempts = field::Empty,
+            latency_ms = field::Empty
+        );
+        let body = serde_json::to_vec(payload)
+            .map_err(|error| RedisError::Protocol(format!("cannot encode request: {error}")))?;
+        let started = Instant::now();
+        let deadline = started + self.inner.deadline;
+        let mut attempt = 0;
+        let outcome = async {
+            loop {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    break Err(RedisError::Unavailable(Unavailable::Timeout));
+                }
+                let timeout = retry::attempt_timeout(remaining, idempotent);
+                let (failure, error) = match self.attempt(url, body.clone(), timeout).await {
+                    Ok(body) => break Ok(body),
+                    Err(failed) => failed,
+                };
+                attempt += 1;
+                if !retry::may_retry(failure, idempotent) {
+                    break Err(error);
+                }
+                let pause = retry::backoff(attempt, retry::jitter());
+                if Instant::now() + pause >= deadline {
+                    break Err(error);
+                }
+                tracing::debug!(command = label, %error, attempt, "retrying redis request");
+                tokio::time::sleep(pause).await;
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        span.record("attempts", attempt + 1);
+        span.record("latency_ms", latency_ms);
+        // The event repeats the span's fields: JSON logs print events, not spans.
+        tracing::debug!(
+            parent: &span,
+            command = label,
+            attempts = attempt + 1,
+            latency_ms,
+            ok = outcome.is_ok(),
+            "redis request"
+        );
+        outcome
+    }
+
+    /// One HTTP exchange. A failure says whether the request may have reached Redis.
+    async fn attempt(
+        &self,
+        url: &url::Url,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Body, (Failure, RedisError)> {
+        let mut request = self
+            .inner
+            .http
+            .post(url.clone())
+            .timeout(timeout)
+            .header(header::AUTHORIZATION, self.inner.authorization.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(ENCODING, "base64")
+            .body(body);
+        if let Some(token) = self.current_sync_token() {
+            request = request.header(SYNC_TOKEN, token);
+        }
+        let response = request.send().await.map_err(transport_failure)?;
+        self.remember_sync_token(response.headers());
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport_failure)?;
+        classify(status, &bytes)
+    }
+
+    fn is_loaded(&self, call: &ScriptCall<'_>) -> bool {
+        self.inner
+            .loaded_scripts
+            .lock()
+            .is_ok_and(|loaded| loaded.contains(call.script().sha1()))
+    }
+
+    fn mark_loaded(&self, call: &ScriptCall<'_>) {
+        if let Ok(mut loaded) = self.inner.loaded_scripts.lock()
+            && !loaded.contains(call.script().sha1())
+        {
+            loaded.insert(call.script().sha1().to_owned());
+        }
+    }
+
+    fn current_sync_token(&self) -> Option<HeaderValue> {
+        self.inner
+            .sync_token
+            .lock()
+            .map_or(None, |token| token.clone())
+    }
+
+    fn remember_sync_token(&self, headers: &HeaderMap) {
+        if let Some(token) = headers.get(SYNC_TOKEN)
+            && let Ok(mut slot) = self.inner.sync_token.lock()
+        {
+            *slot = Some(token.clone());
+        }
+    }
+}
+
+fn join(root: &url::Url, path: &str) -> Result<url::Url, RedisError> {
+    root.join(path)
+        .map_err(|_| RedisError::Protocol(format!("cannot build the /{path} URL")))
+}
+
+/// A response body the protocol allows.
+#[derive(Debug)]
+enum Body {
+    /// 200: `{"result": ...}` for a command, an array of those for pipelines.
+    Answered(Value),
+    /// 400 `{"error": "..."}`: Redis refused the request as a whole.
+    Refused(String),
+}
+
+fn transport_failure(error: reqwest::Error) -> (Failure, RedisError) {
+    // reqwest's text names the URL (never a header), so it is safe to keep for logs.
+    let failure = if error.is_connect() {
+        Failure::NotSent
+    } else {
+        Failure::MaybeApplied
+    };
+    let reason = if error.is_timeout() {
+        Unavailable::Timeout
+    } else {
+        Unavailable::Transport(error.to_string())
+    };
+    (failure, RedisError::Unavailable(reason))
+}
+
+fn classify(status: StatusCode, bytes: &[u8]) -> Result<Body, (Failure, RedisError)> {
+    let unavailable = |reason| (Failure::MaybeApplied, RedisError::Unavailable(reason));
+    let protocol = |message: String| (Failure::Final, RedisError::Protocol(message));
+    if status.is_server_error() {
+        return Err(unavailable(Unavailable::Status(status.as_u16())));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return Err((Failure::Final, RedisError::Unauthorized));
+    }
+    let json: Value = serde_json::from_slice(bytes).map_err(|_| {
+        protocol(format!(
+            "HTTP {} with a body that is not JSON",
+            status.as_u16()
+        ))
+    })?;
+    match status {
+        StatusCode::OK => Ok(Body::Answered(json)),
+        StatusCode::BAD_REQUEST => match json.get("error").and_then(Value::as_str) {
+            Some(message) => Ok(Body::Refused(message.to_owned())),
+            None => Err(protocol("HTTP 400 without an error message".to_owned())),
+        },
+        other => Err(protocol(format!("unexpected HTTP {}", other.as_u16()))),
+    }
+}
+
+fn single_result(body: Body, label: &str) -> Result<Reply, RedisError> {
+    let entry = match body {
+        Body::Refused(message) => Err(CommandError {
+            command: label.to_owned(),
+            message,
+        }),
+        Body::Answered(json) => entry_result(json, label)?,
+    };
+    entry.map_err(RedisError::Command)
+}
+
+fn entry_results(body: Body, labels: &[String]) -> Result<Vec<EntryResult>, RedisError> {
+    let items = match body {
+        Body::Refused(message) => {
+            return Err(RedisError::Command(CommandError {
+                command: labels.join(","),
+                message,
+            }));
+        }
+        Body::Answered(Value::Array(items)) => items,
+        Body::Answered(_) => {
+            return Err(RedisError::Protocol(
+                "expected an array of results".to_owned(),
+            ));
+        }
+    };
+    if items.len() != labels.len() {
+        return Err(RedisError::Protocol(format!(
+            "{} results for {} commands",
+            items.len(),
+            labels.len()
+        )));
+    }
+    items
+        .into_iter()
+        .zip(labels)
+        .map(|(item, label)| entry_result(item, label))
+        .collect()
+}
+
+/// `{"result": ...}` or `{"error": "..."}`.
+fn entry_result(json: Value, label: &str) -> Result<EntryResult, RedisError> {
+    let Value::Object(mut object) = json else {
+        return Err(RedisError::Protocol("expected a result object".to_owned()));
+    };
+    if let Some(error) = object.remove("error") {
+        let message = error
+            .as_str()
+            .ok_or_else(|| RedisError::Protocol("an error that is not a string".to_owned()))?;
+        return Ok(Err(CommandError {
+            command: label.to_owned(),
+            message: message.to_owned(),
+        }));
+    }
+    let result = object
+        .remove("result")
+        .ok_or_else(|| RedisError::Protocol("neither result nor error".to_owned()))?;
+    Reply::from_base64_json(result).map(Ok)
+}

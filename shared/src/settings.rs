@@ -1,0 +1,97 @@
+//! The non-secret settings every function reads at cold start (SPEC §5).
+
+use std::time::Duration;
+
+use crate::config::{ConfigError, Lookup, parsed_or};
+use crate::ratelimit::RateLimitSettings;
+
+const DEFAULT_STAGE: &str = "local";
+const DEFAULT_SESSION_TTL_SECONDS: u64 = 900;
+const DEFAULT_SIGNATURE_MAX_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `local`, `staging` or `production`: names the key space and gates local-only switches.
+    pub stage: String,
+    /// Prepended to every key, so stages can share one database (`edgestate:{STAGE}:`).
+    pub key_prefix: String,
+    pub session_ttl: Duration,
+    /// Largest `signatureData` (the whole data URL) a session accepts.
+    pub signature_max_bytes: usize,
+    pub rate_limits: RateLimitSettings,
+}
+
+impl Settings {
+    pub fn from_env(env: &dyn Lookup) -> Result<Settings, ConfigError> {
+        let stage = parsed_or(env, "STAGE", DEFAULT_STAGE.to_owned())?;
+        if !stage
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConfigError::Invalid {
+                name: "STAGE",
+                reason: "use letters, digits, '-' and '_' only".to_owned(),
+            });
+        }
+        let key_prefix = parsed_or(env, "KEY_PREFIX", format!("edgestate:{stage}:"))?;
+        let ttl_seconds = parsed_or(env, "SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL_SECONDS)?;
+        let signature_max_bytes =
+            parsed_or(env, "SIGNATURE_MAX_BYTES", DEFAULT_SIGNATURE_MAX_BYTES)?;
+        for (name, value) in [
+            ("SESSION_TTL_SECONDS", ttl_seconds as usize),
+            ("SIGNATURE_MAX_BYTES", signature_max_bytes),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: "must be greater than zero".to_owned(),
+                });
+            }
+        }
+        let rate_limits = RateLimitSettings::from_env(env, &stage)?;
+        Ok(Settings {
+            rate_limits,
+            stage,
+            key_prefix,
+            session_ttl: Duration::from_secs(ttl_seconds),
+            signature_max_bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let settings = Settings::from_env(&|_: &str| None).unwrap();
+        assert_eq!(settings.stage, "local");
+        assert_eq!(settings.key_prefix, "edgestate:local:");
+        assert_eq!(settings.session_ttl, Duration::from_secs(900));
+        assert_eq!(settings.signature_max_bytes, 262_144);
+    }
+
+    #[test]
+    fn prefix_follows_the_stage_unless_set() {
+        let staging = |name: &str| (name == "STAGE").then(|| "staging".to_owned());
+        assert_eq!(
+            Settings::from_env(&staging).unwrap().key_prefix,
+            "edgestate:staging:"
+        );
+        let custom = |name: &str| match name {
+            "STAGE" => Some("production".to_owned()),
+            "KEY_PREFIX" => Some("app:".to_owned()),
+            _ => None,
+        };
+        assert_eq!(Settings::from_env(&custom).unwrap().key_prefix, "app:");
+    }
+
+    #[test]
+    fn refuses_zero_and_odd_stage_names() {
+        let zero_ttl = |name: &str| (name == "SESSION_TTL_SECONDS").then(|| "0".to_owned());
+        assert!(Settings::from_env(&zero_ttl).is_err());
+        let odd_stage = |name: &str| (name == "STAGE").then(|| "a b:c".to_owned());
+        assert!(Settings::from_env(&odd_stage).is_err());
+    }
+}

@@ -1,0 +1,104 @@
+//! The cold start every function shares, and the loop that serves requests after it.
+
+use std::future::Future;
+
+use lambda_http::{Body, Error, Request, Response, service_fn};
+
+use crate::config::{ConfigError, Lookup, ProcessEnv};
+use crate::keys::Keys;
+use crate::ratelimit::RateLimiter;
+use crate::redis::{RedisClient, RedisConfig, RedisError};
+use crate::secrets::{SecretsError, resolve};
+use crate::settings::Settings;
+use crate::tokens::{TokenConfig, Tokens};
+
+/// What a cold start builds once and every request then shares.
+#[derive(Clone)]
+pub struct App {
+    pub redis: RedisClient,
+    pub settings: Settings,
+    /// This instance's limiters; its denial cache lives as long as the instance.
+    pub limiter: RateLimiter,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Redis(#[from] RedisError),
+}
+
+impl App {
+    pub fn from_env(env: &dyn Lookup) -> Result<App, StartupError> {
+        let settings = Settings::from_env(env)?;
+        let redis = RedisClient::new(RedisConfig::from_env(env)?)?;
+        Ok(App::new(redis, settings))
+    }
+
+    pub fn new(redis: RedisClient, settings: Settings) -> App {
+        let limiter = RateLimiter::new(
+            settings.rate_limits.clone(),
+            Keys::new(&settings.key_prefix),
+        );
+        App {
+            redis,
+            settings,
+            limiter,
+        }
+    }
+}
+
+/// Initialises logging and builds the [`App`] from the environment, secrets fetched from
+/// SSM where `*_PARAM` names them. A missing or invalid setting stops the cold start with
+/// one clear log line (SPEC §5) and exit status 1, which Lambda reports as an init error.
+pub async fn cold_start() -> App {
+    start(false).await.0
+}
+
+/// [`cold_start`] for the functions that issue or check tokens: the JWT keys too.
+pub async fn cold_start_with_tokens() -> (App, Tokens) {
+    match start(true).await {
+        (app, Some(tokens)) => (app, tokens),
+        (_, None) => stop(&ConfigError::Missing("JWT_SECRET").into()),
+    }
+}
+
+async fn start(with_tokens: bool) -> (App, Option<Tokens>) {
+    crate::telemetry::init();
+    let built = async {
+        let env = resolve(ProcessEnv).await?;
+        let app = App::from_env(&env)?;
+        let tokens = if with_tokens {
+            Some(Tokens::new(TokenConfig::from_env(&env)?))
+        } else {
+            None
+        };
+        Ok::<_, StartupError>((app, tokens))
+    }
+    .await;
+    built.unwrap_or_else(|error| stop(&error))
+}
+
+/// Logs why the cold start failed, once, and exits: returning the error from `main` would
+/// print it a second time, unstructured.
+fn stop(error: &StartupError) -> ! {
+    tracing::error!(%error, "cannot start: fix the configuration");
+    std::process::exit(1)
+}
+
+/// Runs the Lambda event loop with a handler that always answers (its failures are
+/// already HTTP responses), so `main` stays one line.
+pub async fn serve<H, F>(handler: H) -> Result<(), Error>
+where
+    H: Fn(Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
+    lambda_http::run(service_fn(|request| {
+        let response = handler(request);
+        async move { Ok::<_, Error>(response.await) }
+    }))
+    .await
+}

@@ -1,0 +1,607 @@
+//! Accounts and tokens end to end: register, login, me, logout and the authorizer over a
+//! real Redis through upstash-local, round trips counted at the REST endpoint, and several
+//! instances (own clients and denial caches) behaving as one.
+
+use std::time::Duration;
+
+use edgestate::accounts::{Accounts, Registration};
+use edgestate::authorizer::Authorizer;
+use edgestate::ratelimit::{Limiter, Policy, RateLimitSettings};
+use edgestate::settings::Settings;
+use edgestate::startup::App;
+use edgestate::tokens::Subject;
+use futures::future::join_all;
+use serde_json::{Value, json};
+use testkit::answer::{Answer, answer, counted};
+use testkit::events::{event, request, with_bearer, with_body, with_source_ip};
+use testkit::fixtures::credentials;
+use testkit::{Stack, default_settings, test_tokens};
+
+const EMAIL: &str = "ann.lee@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// One Lambda instance's worth of handlers: its own client and denial cache.
+struct Instance {
+    app: App,
+    registration: Registration,
+    accounts: Accounts,
+    authorizer: Authorizer,
+}
+
+fn instance_with(stack: &Stack, settings: Settings) -> Instance {
+    let app = stack.app_with(settings);
+    Instance {
+        registration: Registration::new(&app),
+        accounts: Accounts::new(&app, test_tokens()),
+        authorizer: Authorizer::new(&app, test_tokens()),
+        app,
+    }
+}
+
+fn instance(stack: &Stack) -> Instance {
+    instance_with(stack, default_settings())
+}
+
+/// Settings with one limiter's policy replaced.
+fn with_limit(limiter: Limiter, policy: Policy) -> Settings {
+    let mut limits: RateLimitSettings = default_settings().rate_limits;
+    match limiter {
+        Limiter::Api => limits.api = policy,
+        Limiter::LoginIp => limits.login_ip = policy,
+        Limiter::LoginAccount => limits.login_account = policy,
+        Limiter::RegisterIp => limits.register_ip = policy,
+    }
+    Settings {
+        rate_limits: limits,
+        ..default_settings()
+    }
+}
+
+fn login_event(email: &str, password: &str, ip: &str) -> Value {
+    with_source_ip(
+        with_body(event("auth-login"), &credentials(email, password)),
+        ip,
+    )
+}
+
+async fn register(stack: &Stack, instance: &Instance, email: &str) -> Value {
+    let register = with_body(event("auth-register"), &credentials(email, PASSWORD));
+    let created = counted(stack, 1, instance.registration.register(request(&register))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.body["user"].clone()
+}
+
+async fn login(instance: &Instance, email: &str) -> String {
+    let response = answer(
+        instance
+            .accounts
+            .login(request(&login_event(email, PASSWORD, "192.0.2.10")))
+            .await,
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.body["token"].as_str().unwrap().to_owned()
+}
+
+async fn me(instance: &Instance, token: &str) -> Answer {
+    answer(
+        instance
+            .accounts
+            .me(request(&with_bearer(event("auth-me"), token)))
+            .await,
+    )
+}
+
+#[tokio::test]
+async fn register_stores_an_argon2id_hash_and_answers_the_user() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    let user = register(&stack, &one, " Ann.Lee@Example.COM ").await;
+    assert_eq!(user["email"], json!(EMAIL), "trimmed and lowercased");
+    let id = user["id"].as_str().unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(humantime::parse_rfc3339(user["createdAt"].as_str().unwrap()).is_ok());
+    assert!(user.get("password").is_none() && user.get("passwordHash").is_none());
+
+    let mut resp = stack.redis().connect().await;
+    let hash: String = redis::cmd("HGET")
+        .arg(format!("edgestate:local:user:{id}"))
+        .arg("password_hash")
+        .query_async(&mut resp)
+        .await
+        .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    let owner: String = redis::cmd("GET")
+        .arg(format!("edgestate:local:email:{EMAIL}"))
+        .query_async(&mut resp)
+        .await
+        .unwrap();
+    assert_eq!(owner, id);
+}
+
+#[tokio::test]
+async fn a_taken_email_is_409_whatever_its_case() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    register(&stack, &one, EMAIL).await;
+    let again = with_body(
+        event("auth-register"),
+        &credentials("ANN.LEE@example.com", PASSWORD),
+    );
+    let taken = counted(&stack, 1, one.registration.register(request(&again))).await;
+    assert_eq!(
+        (taken.status, &taken.body["code"]),
+        (409, &json!("email_taken"))
+    );
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_email_create_one_account() {
+    let stack = Stack::start().await;
+    let instances: Vec<Instance> = (0..3).map(|_| instance(&stack)).collect();
+    let attempts = (0..6).map(|attempt| {
+        let register = with_source_ip(
+            with_body(event("auth-register"), &credentials(EMAIL, PASSWORD)),
+            &format!("192.0.2.{attempt}"),
+        );
+        instances[attempt % 3]
+            .registration
+            .register(request(&register))
+    });
+    let statuses: Vec<u16> = join_all(attempts)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        5,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_registrations_are_400_or_415_before_any_redis_call() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    let mut wrong_type = event("auth-register");
+    wrong_type["headers"]["content-type"] = json!("text/plain");
+    for (event, status, field) in [
+        (event("auth-register-invalid-email"), 400, Some("email")),
+        (event("auth-register-short-password"), 400, Some("password")),
+        (
+            with_body(event("auth-register"), &json!({"email": EMAIL}).to_string()),
+            400,
+            Some("password"),
+        ),
+        (with_body(event("auth-register"), "{"), 400, None),
+        (wrong_type, 415, None),
+    ] {
+        let refused = counted(&stack, 0, one.registration.register(request(&event))).await;
+        assert_eq!(refused.status, status, "{}", refused.body);
+        assert_eq!(refused.body["field"].as_str(), field);
+    }
+}
+
+#[tokio::test]
+async fn register_is_limited_per_ip() {
+    let stack = Stack::start().await;
+    let one = instance_with(
+        &stack,
+        with_limit(Limiter::RegisterIp, Policy::new(2, 3600)),
+    );
+    for n in 0..2 {
+        register(&stack, &one, &format!("user{n}@example.com")).await;
+    }
+    let third = with_body(
+        event("auth-register"),
+        &credentials("user3@example.com", PASSWORD),
+    );
+    let limited = answer(one.registration.register(request(&third)).await);
+    assert_eq!(
+        (limited.status, &limited.body["code"]),
+        (429, &json!("rate_limited"))
+    );
+}
+
+#[tokio::test]
+async fn login_issues_a_token_in_one_round_trip_and_me_answers_the_user() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    let user = register(&stack, &one, EMAIL).await;
+    let login_event = login_event("  ANN.lee@example.com", PASSWORD, "192.0.2.10");
+    let logged_in = counted(&stack, 1, one.accounts.login(request(&login_event))).await;
+    assert_eq!(logged_in.status, 200, "{}", logged_in.body);
+    assert_eq!(logged_in.body["tokenType"], json!("Bearer"));
+    assert_eq!(logged_in.body["expiresIn"], json!(3600));
+    assert!(humantime::parse_rfc3339(logged_in.body["expiresAt"].as_str().unwrap()).is_ok());
+    let token = logged_in.body["token"].as_str().unwrap();
+    let claims = test_tokens()
+        .verify(token, edgestate::guard::now_seconds())
+        .unwrap();
+    assert_eq!(claims.sub, user["id"].as_str().unwrap());
+    assert_eq!((claims.email.as_str(), claims.ver), (EMAIL, 0));
+
+    let me_event = with_bearer(event("auth-me"), token);
+    let me = counted(&stack, 1, one.accounts.me(request(&me_event))).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["user"], user);
+}
+
+#[tokio::test]
+async fn every_credential_failure_is_the_same_401_and_records_a_failure() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    register(&stack, &one, EMAIL).await;
+    let wrong_password = counted(
+        &stack,
+        2,
+        one.accounts.login(request(&login_event(
+            EMAIL,
+            "not the password",
+            "192.0.2.1",
+        ))),
+    )
+    .await;
+    let unknown_email = counted(
+        &stack,
+        2,
+        one.accounts.login(request(&login_event(
+            "nobody@example.com",
+            PASSWORD,
+            "192.0.2.2",
+        ))),
+    )
+    .await;
+    assert_eq!(wrong_password.status, 401);
+    assert_eq!(
+        wrong_password.body, unknown_email.body,
+        "nothing tells them apart"
+    );
+    assert_eq!(wrong_password.body["code"], json!("invalid_credentials"));
+}
+
+#[tokio::test]
+async fn account_lockout_holds_across_instances_and_clears_on_success() {
+    let stack = Stack::start().await;
+    let settings = || with_limit(Limiter::LoginAccount, Policy::new(3, 900));
+    let first = instance_with(&stack, settings());
+    let second = instance_with(&stack, settings());
+    register(&stack, &first, EMAIL).await;
+
+    // Two failures, then a success (its second round trip clears them).
+    for ip in ["192.0.2.1", "192.0.2.2"] {
+        let failed = first
+            .accounts
+            .login(request(&login_event(EMAIL, "wrong password", ip)))
+            .await;
+        assert_eq!(failed.status(), 401);
+    }
+    let success = counted(
+        &stack,
+        2,
+        second
+            .accounts
+            .login(request(&login_event(EMAIL, PASSWORD, "192.0.2.3"))),
+    )
+    .await;
+    assert_eq!(success.status, 200);
+    let account_left = |app: &App| {
+        let account = hex_sha256(EMAIL);
+        let (limiter, redis) = (app.limiter.clone(), app.redis.clone());
+        async move {
+            limiter
+                .peek(&redis, Limiter::LoginAccount, &account)
+                .await
+                .unwrap()
+                .remaining
+        }
+    };
+    assert_eq!(
+        account_left(&first.app).await,
+        3,
+        "success cleared the failures"
+    );
+
+    // Three failures spread over two instances and three addresses lock the account ...
+    for (instance, ip) in [
+        (&first, "192.0.2.4"),
+        (&second, "192.0.2.5"),
+        (&first, "192.0.2.6"),
+    ] {
+        let failed = instance
+            .accounts
+            .login(request(&login_event(EMAIL, "wrong password", ip)))
+            .await;
+        assert_eq!(failed.status(), 401);
+    }
+    // ... for the right password too, from another instance and address.
+    let third = instance_with(&stack, settings());
+    let locked = answer(
+        third
+            .accounts
+            .login(request(&login_event(EMAIL, PASSWORD, "192.0.2.7")))
+            .await,
+    );
+    assert_eq!(
+        (locked.status, &locked.body["code"]),
+        (429, &json!("rate_limited"))
+    );
+}
+
+fn hex_sha256(text: &str) -> String {
+    use aws_lc_rs::digest::{SHA256, digest};
+    digest(&SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn concurrent_logins_from_one_ip_across_instances_admit_exactly_the_limit() {
+    const ATTEMPTS: usize = 200;
+    let stack = Stack::start().await;
+    let instances: Vec<Instance> = (0..3).map(|_| instance(&stack)).collect();
+    register(&stack, &instances[0], EMAIL).await;
+    let login = login_event(EMAIL, PASSWORD, "198.51.100.20");
+    let attempts =
+        (0..ATTEMPTS).map(|attempt| instances[attempt % 3].accounts.login(request(&login)));
+    let statuses: Vec<u16> = join_all(attempts)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    let admitted = statuses.iter().filter(|status| **status == 200).count();
+    let limited = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!(
+        (admitted, limited),
+        (5, ATTEMPTS - 5),
+        "login-ip is 5 / 15 min"
+    );
+}
+
+#[tokio::test]
+async fn logout_through_one_instance_is_refused_on_the_others_at_once() {
+    let stack = Stack::start().await;
+    let instances: Vec<Instance> = (0..3).map(|_| instance(&stack)).collect();
+    register(&stack, &instances[0], EMAIL).await;
+    let token = login(&instances[0], EMAIL).await;
+    for instance in &instances {
+        assert_eq!(me(instance, &token).await.status, 200);
+    }
+
+    let logout = with_bearer(event("auth-logout"), &token);
+    let logged_out = counted(&stack, 1, instances[1].accounts.logout(request(&logout))).await;
+    assert_eq!(logged_out.status, 200, "{}", logged_out.body);
+    for instance in &instances {
+        let refused = me(instance, &token).await;
+        assert_eq!(
+            (refused.status, &refused.body["code"]),
+            (401, &json!("invalid_token"))
+        );
+        let verdict = instance
+            .authorizer
+            .authorize(authorizer_request(&token))
+            .await;
+        assert!(!verdict.is_authorized);
+    }
+
+    let again = counted(&stack, 1, instances[2].accounts.logout(request(&logout))).await;
+    assert_eq!(again.status, 200, "logging out twice is logging out once");
+}
+
+#[tokio::test]
+async fn the_denylist_holds_the_jti_until_expiry_plus_leeway_never_the_token() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    register(&stack, &one, EMAIL).await;
+    let token = login(&one, EMAIL).await;
+    let claims = test_tokens()
+        .verify(&token, edgestate::guard::now_seconds())
+        .unwrap();
+    let logout = with_bearer(event("auth-logout"), &token);
+    assert_eq!(one.accounts.logout(request(&logout)).await.status(), 200);
+
+    let mut resp = stack.redis().connect().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*deny*")
+        .query_async(&mut resp)
+        .await
+        .unwrap();
+    assert_eq!(keys, [format!("edgestate:local:deny:{}", claims.jti)]);
+    assert!(!keys[0].contains(&token));
+    let expire_at: i64 = redis::cmd("EXPIRETIME")
+        .arg(&keys[0])
+        .query_async(&mut resp)
+        .await
+        .unwrap();
+    assert_eq!(expire_at, claims.exp as i64 + 30);
+}
+
+#[tokio::test]
+async fn logout_from_all_devices_kills_every_older_token() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    register(&stack, &one, EMAIL).await;
+    let laptop = login(&one, EMAIL).await;
+    let phone = login(&one, EMAIL).await;
+
+    let everywhere = with_bearer(event("auth-logout-all-devices"), &laptop);
+    let logged_out = counted(&stack, 1, one.accounts.logout(request(&everywhere))).await;
+    assert_eq!(logged_out.status, 200);
+    assert_eq!(me(&one, &laptop).await.status, 401);
+    assert_eq!(
+        me(&one, &phone).await.status,
+        401,
+        "the other device is out too"
+    );
+
+    let fresh = login(&one, EMAIL).await;
+    assert_eq!(me(&one, &fresh).await.status, 200, "a new login works");
+}
+
+#[tokio::test]
+async fn logout_refuses_a_malformed_all_devices_flag() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    register(&stack, &one, EMAIL).await;
+    let token = login(&one, EMAIL).await;
+    let logout = with_bearer(
+        with_body(event("auth-logout-all-devices"), r#"{"allDevices":"yes"}"#),
+        &token,
+    );
+    let refused = counted(&stack, 0, one.accounts.logout(request(&logout))).await;
+    assert_eq!(
+        (refused.status, &refused.body["field"]),
+        (400, &json!("allDevices"))
+    );
+    assert_eq!(me(&one, &token).await.status, 200, "nothing was revoked");
+}
+
+#[tokio::test]
+async fn forged_expired_and_missing_tokens_are_401_without_redis() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    let user = register(&stack, &one, EMAIL).await;
+    let subject = Subject {
+        user_id: user["id"].as_str().unwrap().to_owned(),
+        email: EMAIL.to_owned(),
+        token_version: 0,
+    };
+    let now = edgestate::guard::now_seconds();
+    let valid = test_tokens().issue(&subject, now).unwrap().token;
+    let expired = test_tokens()
+        .issue(&subject, now - 3600 - 31)
+        .unwrap()
+        .token;
+    let (header, rest) = valid.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+    let none_header = base64_url(r#"{"alg":"none","kid":"k1","typ":"JWT"}"#);
+    let hs512_header = base64_url(r#"{"alg":"HS512","kid":"k1","typ":"JWT"}"#);
+    let unknown_kid = base64_url(r#"{"alg":"HS256","kid":"k9","typ":"JWT"}"#);
+    let tampered_payload = base64_url(&String::from_utf8(decode_url(payload)).unwrap().replace(
+        &format!("\"ver\":{}", subject.token_version),
+        &format!("\"ver\":{}", subject.token_version + 1),
+    ));
+    assert_ne!(tampered_payload, payload);
+    let other_first = if signature.starts_with('A') { "B" } else { "A" };
+    let tampered_signature = format!("{other_first}{}", &signature[1..]);
+    let forged = [
+        expired,
+        format!("{none_header}.{payload}."),
+        format!("{hs512_header}.{payload}.{signature}"),
+        format!("{unknown_kid}.{payload}.{signature}"),
+        format!("{header}.{tampered_payload}.{signature}"),
+        format!("{header}.{payload}.{tampered_signature}"),
+        "not-a-jwt".to_owned(),
+    ];
+    for token in &forged {
+        let refused = counted(
+            &stack,
+            0,
+            one.accounts
+                .me(request(&with_bearer(event("auth-me"), token))),
+        )
+        .await;
+        assert_eq!(refused.status, 401, "{token}");
+        assert!(!refused.body.to_string().contains(token.as_str()));
+    }
+    let missing = counted(
+        &stack,
+        0,
+        one.accounts.me(request(&event("auth-me-no-token"))),
+    )
+    .await;
+    assert_eq!(
+        (missing.status, &missing.body["code"]),
+        (401, &json!("invalid_token"))
+    );
+    assert_eq!(
+        me(&one, &valid).await.status,
+        200,
+        "the genuine token still works"
+    );
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+fn decode_url(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
+}
+
+fn authorizer_request(
+    token: &str,
+) -> lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request {
+    serde_json::from_value(with_bearer(event("authorizer"), token)).expect("an authorizer event")
+}
+
+#[tokio::test]
+async fn the_authorizer_allows_live_tokens_with_their_context_in_one_round_trip() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    let user = register(&stack, &one, EMAIL).await;
+    let token = login(&one, EMAIL).await;
+
+    let before = stack.rest_requests();
+    let verdict = one.authorizer.authorize(authorizer_request(&token)).await;
+    assert_eq!(stack.rest_requests() - before, 1);
+    assert!(verdict.is_authorized);
+    assert_eq!(verdict.context, json!({"sub": user["id"], "email": EMAIL}));
+    let wire = serde_json::to_value(&verdict).unwrap();
+    assert_eq!(wire["isAuthorized"], json!(true));
+
+    let before = stack.rest_requests();
+    let forged = one.authorizer.authorize(authorizer_request("a.b.c")).await;
+    assert!(!forged.is_authorized);
+    assert_eq!(stack.rest_requests() - before, 0);
+    assert_eq!(
+        serde_json::to_value(&forged).unwrap(),
+        json!({"isAuthorized": false})
+    );
+}
+
+#[tokio::test]
+async fn the_guard_fails_closed_when_redis_is_out_of_reach() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    register(&stack, &one, EMAIL).await;
+    let token = login(&one, EMAIL).await;
+    let mut config = stack.config();
+    config.timeout = Duration::from_millis(300);
+    let _ = redis::cmd("SHUTDOWN")
+        .arg("NOSAVE")
+        .exec_async(&mut stack.redis().connect().await)
+        .await;
+    let cut_off = App::new(
+        edgestate::redis::RedisClient::new(config).unwrap(),
+        default_settings(),
+    );
+    let accounts = Accounts::new(&cut_off, test_tokens());
+    let response = answer(
+        accounts
+            .me(request(&with_bearer(event("auth-me"), &token)))
+            .await,
+    );
+    assert_eq!(
+        (response.status, &response.body["code"]),
+        (503, &json!("service_unavailable"))
+    );
+    let verdict = Authorizer::new(&cut_off, test_tokens())
+        .authorize(authorizer_request(&token))
+        .await;
+    assert!(!verdict.is_authorized, "the authorizer denies");
+}

@@ -1,0 +1,311 @@
+//! The limiters against a real Redis, for each algorithm: burst, refill, peek, reset, and a
+//! rejected request consuming nothing; then the API-wide limit on the session routes, held
+//! exactly across instances and answered from memory once an instance has seen a denial.
+
+use std::time::Duration;
+
+use edgestate::ratelimit::{Algorithm, Decision, Limit, Limiter, Policy, RateLimitSettings};
+use edgestate::sessions::Sessions;
+use edgestate::settings::Settings;
+use edgestate::startup::App;
+use futures::future::join_all;
+use testkit::events::{event, request, with_source_ip};
+use testkit::{Stack, default_settings};
+
+const IP: &str = "198.51.100.7";
+
+fn settings(algorithm: Algorithm, api: Policy) -> Settings {
+    Settings {
+        rate_limits: RateLimitSettings {
+            algorithm,
+            api,
+            login_account: Policy::new(5, 60),
+            ..default_settings().rate_limits
+        },
+        ..default_settings()
+    }
+}
+
+/// A new instance of the limiters (its own client and denial cache) on the stack.
+fn instance(stack: &Stack, algorithm: Algorithm, api: Policy) -> App {
+    stack.app_with(settings(algorithm, api))
+}
+
+async fn hit(app: &App, limits: &[Limit]) -> Decision {
+    app.limiter.hit(&app.redis, limits).await.unwrap()
+}
+
+async fn hit_api(app: &App) -> Decision {
+    hit(app, &[Limit::consume(Limiter::Api, IP)]).await
+}
+
+#[tokio::test]
+async fn a_burst_up_to_the_limit_is_allowed_then_denied_with_retry_after() {
+    let stack = Stack::start().await;
+    for algorithm in Algorithm::ALL {
+        let app = instance(&stack, algorithm, Policy::new(3, 60));
+        let limits = [Limit::consume(Limiter::Api, format!("burst-{algorithm:?}"))];
+        let mut remaining = Vec::new();
+        for _ in 0..3 {
+            let decision = hit(&app, &limits).await;
+            assert!(decision.allowed, "{algorithm:?}: {decision:?}");
+            remaining.push(decision.remaining);
+        }
+        assert_eq!(remaining, [2, 1, 0], "{algorithm:?}");
+        let denied = hit(&app, &limits).await;
+        assert!(!denied.allowed, "{algorithm:?}");
+        assert_eq!(denied.remaining, 0);
+        // A sliding window full in this window stays heavy into the next one: this window's
+        // count then weighs as the previous one's, so the wait can reach two windows.
+        let longest = match algorithm {
+            Algorithm::Sliding => Duration::from_secs(120),
+            Algorithm::Gcra | Algorithm::Fixed => Duration::from_secs(60),
+        };
+        assert!(
+            denied.retry_after > Duration::ZERO && denied.retry_after <= longest,
+            "{algorithm:?}: {denied:?}"
+        );
+        assert_eq!(denied.rejection().status.as_u16(), 429);
+    }
+}
+
+#[tokio::test]
+async fn allowance_comes_back_after_the_retry_time() {
+    let stack = Stack::start().await;
+    for algorithm in Algorithm::ALL {
+        let app = instance(&stack, algorithm, Policy::new(2, 1));
+        let limits = [Limit::consume(
+            Limiter::Api,
+            format!("refill-{algorithm:?}"),
+        )];
+        hit(&app, &limits).await;
+        hit(&app, &limits).await;
+        let denied = hit(&app, &limits).await;
+        assert!(!denied.allowed, "{algorithm:?}");
+        tokio::time::sleep(denied.retry_after + Duration::from_millis(30)).await;
+        let after = hit(&app, &limits).await;
+        assert!(
+            after.allowed,
+            "{algorithm:?}: allowed again after {denied:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_request_consumes_nothing() {
+    let stack = Stack::start().await;
+    for algorithm in Algorithm::ALL {
+        let app = instance(&stack, algorithm, Policy::new(2, 60));
+        let ip = format!("nothing-{algorithm:?}");
+        let account = format!("account-{algorithm:?}");
+        // The API limit (2) runs out before the account's (5).
+        let both = [
+            Limit::consume(Limiter::Api, ip.as_str()),
+            Limit::consume(Limiter::LoginAccount, account.as_str()),
+        ];
+        assert!(hit(&app, &both).await.allowed);
+        assert!(hit(&app, &both).await.allowed);
+        for _ in 0..5 {
+            let denied = hit(&app, &both).await;
+            assert!(!denied.allowed);
+            assert_eq!(denied.limiter, Limiter::Api, "{algorithm:?}");
+        }
+        let account_left = app
+            .limiter
+            .peek(&app.redis, Limiter::LoginAccount, &account)
+            .await
+            .unwrap();
+        assert_eq!(
+            account_left.remaining, 3,
+            "{algorithm:?}: denied requests took nothing from the account limiter"
+        );
+    }
+}
+
+#[tokio::test]
+async fn peek_reports_without_consuming_and_reset_restores_the_allowance() {
+    let stack = Stack::start().await;
+    for algorithm in Algorithm::ALL {
+        let app = instance(&stack, algorithm, Policy::new(4, 60));
+        let id = format!("peek-{algorithm:?}");
+        let peek = || app.limiter.peek(&app.redis, Limiter::Api, &id);
+        let fresh = peek().await.unwrap();
+        assert!(fresh.allowed);
+        assert_eq!(fresh.remaining, 4, "{algorithm:?}");
+        assert_eq!(
+            peek().await.unwrap().remaining,
+            4,
+            "peeking twice consumes nothing"
+        );
+        for _ in 0..4 {
+            hit(&app, &[Limit::consume(Limiter::Api, id.as_str())]).await;
+        }
+        let spent = peek().await.unwrap();
+        assert!(!spent.allowed, "{algorithm:?}");
+        app.limiter
+            .reset(&app.redis, Limiter::Api, &id)
+            .await
+            .unwrap();
+        assert_eq!(peek().await.unwrap().remaining, 4, "{algorithm:?}");
+    }
+}
+
+#[tokio::test]
+async fn gcra_spaces_requests_evenly_after_the_burst() {
+    let stack = Stack::start().await;
+    let app = instance(&stack, Algorithm::Gcra, Policy::new(4, 20));
+    for _ in 0..4 {
+        assert!(hit_api(&app).await.allowed);
+    }
+    let denied = hit_api(&app).await;
+    // At most one emission interval (20 s / 4) until the next request, not the whole window.
+    assert!(
+        denied.retry_after > Duration::ZERO && denied.retry_after <= Duration::from_secs(5),
+        "{denied:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_api_limit_holds_exactly_across_instances() {
+    const REQUESTS: usize = 200;
+    const LIMIT: u64 = 100;
+    let stack = Stack::start().await;
+    for algorithm in Algorithm::ALL {
+        let instances: Vec<Sessions> = (0..3)
+            .map(|_| Sessions::new(&instance(&stack, algorithm, Policy::new(LIMIT, 900))))
+            .collect();
+        let create = with_source_ip(
+            event("session-create"),
+            &format!("10.9.8.{}", algorithm as u8),
+        );
+        let attempts = (0..REQUESTS).map(|attempt| instances[attempt % 3].create(request(&create)));
+        let statuses: Vec<u16> = join_all(attempts)
+            .await
+            .iter()
+            .map(|response| response.status().as_u16())
+            .collect();
+        let created = statuses.iter().filter(|status| **status == 201).count();
+        let limited = statuses.iter().filter(|status| **status == 429).count();
+        assert_eq!(
+            (created, limited),
+            (LIMIT as usize, REQUESTS - LIMIT as usize),
+            "{algorithm:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn session_routes_carry_the_headers_and_their_limit_within_one_round_trip() {
+    let stack = Stack::start().await;
+    let app = instance(&stack, Algorithm::Gcra, Policy::new(2, 900));
+    let sessions = Sessions::new(&app);
+    let create = request(&event("session-create"));
+
+    let before = stack.rest_requests();
+    let first = sessions.create(create).await;
+    assert_eq!(stack.rest_requests() - before, 1);
+    assert_eq!(first.status(), 201);
+    let headers = first.headers();
+    assert_eq!(headers["ratelimit-policy"], "\"api\";q=2;w=900");
+    assert!(
+        headers["ratelimit"]
+            .to_str()
+            .unwrap()
+            .starts_with("\"api\";r=1;t=")
+    );
+    assert_eq!(headers["x-ratelimit-limit"], "2");
+    assert_eq!(headers["x-ratelimit-remaining"], "1");
+    assert!(headers.contains_key("x-ratelimit-reset"));
+    assert!(!headers.contains_key("retry-after"));
+
+    sessions.create(request(&event("session-create"))).await;
+    let before = stack.rest_requests();
+    let limited = sessions.create(request(&event("session-create"))).await;
+    assert_eq!(
+        stack.rest_requests() - before,
+        1,
+        "the first denial is Redis's"
+    );
+    assert_eq!(limited.status(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=450).contains(&retry_after), "{retry_after}");
+    assert_eq!(limited.headers()["x-ratelimit-remaining"], "0");
+    let body: serde_json::Value = serde_json::from_slice(limited.body().as_ref()).unwrap();
+    assert_eq!(body["code"], "rate_limited");
+
+    let before = stack.rest_requests();
+    let get = testkit::events::with_session_id(event("session-get"), &"a".repeat(32));
+    for response in [
+        sessions.create(request(&event("session-create"))).await,
+        sessions.get(request(&get)).await,
+    ] {
+        assert_eq!(response.status(), 429);
+        assert!(response.headers().contains_key("retry-after"));
+    }
+    assert_eq!(
+        stack.rest_requests() - before,
+        0,
+        "this instance remembers the denial and answers it without Redis"
+    );
+
+    let other_instance = Sessions::new(&instance(&stack, Algorithm::Gcra, Policy::new(2, 900)));
+    let before = stack.rest_requests();
+    let elsewhere = other_instance
+        .create(request(&event("session-create")))
+        .await;
+    assert_eq!(elsewhere.status(), 429, "the limit is shared");
+    assert_eq!(stack.rest_requests() - before, 1);
+
+    let other_ip = with_source_ip(event("session-create"), "192.0.2.99");
+    assert_eq!(sessions.create(request(&other_ip)).await.status(), 201);
+}
+
+#[tokio::test]
+async fn the_client_ip_comes_from_the_request_context_not_headers() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&instance(&stack, Algorithm::Gcra, Policy::new(1, 900)));
+    assert_eq!(
+        sessions
+            .create(request(&event("session-create")))
+            .await
+            .status(),
+        201
+    );
+    let mut spoofed = event("session-create");
+    spoofed["headers"]["x-forwarded-for"] = "192.0.2.1".into();
+    spoofed["headers"]["x-real-ip"] = "192.0.2.1".into();
+    assert_eq!(
+        sessions.create(request(&spoofed)).await.status(),
+        429,
+        "forwarding headers do not open a new bucket"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_limiter_fails_closed_unless_failing_open_locally() {
+    let stack = Stack::start().await;
+    // A limiter key of the wrong type makes the limiter's Redis calls fail.
+    let key = format!("edgestate:local:rl:api:{}", "203.0.113.10");
+    redis::cmd("HSET")
+        .arg(&key)
+        .arg("not")
+        .arg("a limiter")
+        .exec_async(&mut stack.redis().connect().await)
+        .await
+        .unwrap();
+    let create = event("session-create");
+
+    let closed = Sessions::new(&instance(&stack, Algorithm::Gcra, Policy::new(5, 60)));
+    let response = closed.create(request(&create)).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+
+    let mut open_settings = settings(Algorithm::Gcra, Policy::new(5, 60));
+    open_settings.rate_limits.fail_open = true;
+    let open = Sessions::new(&stack.app_with(open_settings));
+    assert_eq!(open.create(request(&create)).await.status(), 201);
+}

@@ -1,0 +1,406 @@
+//! Signature sessions end to end: requests built from `events/`, handlers over a real Redis
+//! through upstash-local, one REST request counted per HTTP request, and several handler
+//! instances (separate clients) behaving as one.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use edgestate::sessions::Sessions;
+use edgestate::settings::Settings;
+use futures::future::join_all;
+use serde_json::{Value, json};
+use testkit::answer::{answer, assert_error, counted};
+use testkit::events::{event, request, with_body, with_session_id};
+use testkit::{Stack, default_settings};
+
+fn png_data_url() -> String {
+    let png = event("session-submit")["body"].as_str().unwrap().to_owned();
+    let body: Value = serde_json::from_str(&png).unwrap();
+    body["signatureData"].as_str().unwrap().to_owned()
+}
+
+fn submit_event(id: &str, signature: &str) -> Value {
+    with_body(
+        with_session_id(event("session-submit"), id),
+        &json!({ "signatureData": signature }).to_string(),
+    )
+}
+
+async fn create(stack: &Stack, sessions: &Sessions) -> String {
+    let created = counted(stack, 1, sessions.create(request(&event("session-create")))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.body["sessionId"].as_str().unwrap().to_owned()
+}
+
+async fn pttl(stack: &Stack, id: &str) -> i64 {
+    redis::cmd("PTTL")
+        .arg(format!("edgestate:local:sess:{id}"))
+        .query_async(&mut stack.redis().connect().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn create_answers_201_with_an_id_and_expiry_and_stores_a_ttl() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let created = counted(
+        &stack,
+        1,
+        sessions.create(request(&event("session-create"))),
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    assert_eq!(created.body["success"], json!(true));
+    let id = created.body["sessionId"].as_str().unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+    let expires_at = created.body["expiresAt"].as_str().unwrap();
+    let expires_at = humantime::parse_rfc3339(expires_at).unwrap();
+    let from_now = expires_at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
+    assert!(from_now > Duration::from_secs(890) && from_now <= Duration::from_secs(900));
+    let ttl = pttl(&stack, id).await;
+    assert!(ttl > 890_000 && ttl <= 900_000, "PTTL {ttl}");
+}
+
+#[tokio::test]
+async fn create_refuses_bad_bodies_before_touching_redis() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let cases = [
+        (event("session-create-missing-token"), 400, "invalid_field"),
+        (event("session-create-not-json"), 400, "invalid_body"),
+        (
+            event("session-create-wrong-content-type"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            with_body(
+                event("session-create"),
+                &json!({"onboardingToken": ""}).to_string(),
+            ),
+            400,
+            "invalid_field",
+        ),
+        (
+            with_body(
+                event("session-create"),
+                &json!({"onboardingToken": "x".repeat(513)}).to_string(),
+            ),
+            400,
+            "invalid_field",
+        ),
+        (
+            with_body(
+                event("session-create"),
+                &json!({"onboardingToken": 12}).to_string(),
+            ),
+            400,
+            "invalid_field",
+        ),
+        (
+            with_body(
+                event("session-create"),
+                &json!({"onboardingToken": "x", "pad": "y".repeat(8000)}).to_string(),
+            ),
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (event, status, code) in cases {
+        let answer = counted(&stack, 0, sessions.create(request(&event))).await;
+        assert_error(&answer, status, code);
+    }
+    let missing = counted(
+        &stack,
+        0,
+        sessions.create(request(&event("session-create-missing-token"))),
+    )
+    .await;
+    assert_eq!(missing.body["field"], json!("onboardingToken"));
+}
+
+#[tokio::test]
+async fn poll_shows_pending_then_completed_and_never_the_onboarding_token() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let id = create(&stack, &sessions).await;
+    let get = with_session_id(event("session-get"), &id);
+
+    let pending = counted(&stack, 1, sessions.get(request(&get))).await;
+    assert_eq!(pending.status, 200);
+    let session = &pending.body["session"];
+    assert_eq!(session["id"], json!(id));
+    assert_eq!(session["completed"], json!(false));
+    assert!(humantime::parse_rfc3339(session["createdAt"].as_str().unwrap()).is_ok());
+    assert!(humantime::parse_rfc3339(session["expiresAt"].as_str().unwrap()).is_ok());
+    assert!(session.get("completedAt").is_none() && session.get("signatureData").is_none());
+
+    let signature = png_data_url();
+    let submitted = counted(
+        &stack,
+        1,
+        sessions.submit(request(&submit_event(&id, &signature))),
+    )
+    .await;
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+    assert_eq!(submitted.body["message"], json!("Signature submitted"));
+
+    let completed = counted(&stack, 1, sessions.get(request(&get))).await;
+    let session = &completed.body["session"];
+    assert_eq!(session["completed"], json!(true));
+    assert_eq!(session["signatureData"], json!(signature));
+    assert!(humantime::parse_rfc3339(session["completedAt"].as_str().unwrap()).is_ok());
+    let text = completed.body.to_string();
+    assert!(!text.contains("onb_7Kq2xY9pLm3N") && !text.contains("onboarding"));
+}
+
+#[tokio::test]
+async fn malformed_ids_are_400_without_any_redis_call() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let answer = counted(
+        &stack,
+        0,
+        sessions.get(request(&event("session-get-invalid-id"))),
+    )
+    .await;
+    assert_error(&answer, 400, "invalid_session_id");
+    let submit = submit_event("NOT-A-SESSION", &png_data_url());
+    let answer = counted(&stack, 0, sessions.submit(request(&submit))).await;
+    assert_error(&answer, 400, "invalid_session_id");
+}
+
+#[tokio::test]
+async fn unknown_sessions_are_404_on_poll_and_submit() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let unknown = "00000000000000000000000000000000";
+    let get = with_session_id(event("session-get"), unknown);
+    assert_error(
+        &counted(&stack, 1, sessions.get(request(&get))).await,
+        404,
+        "session_not_found",
+    );
+    let submit = submit_event(unknown, &png_data_url());
+    assert_error(
+        &counted(&stack, 1, sessions.submit(request(&submit))).await,
+        404,
+        "session_not_found",
+    );
+}
+
+#[tokio::test]
+async fn submit_refuses_bad_signatures_before_touching_redis() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let id = create(&stack, &sessions).await;
+    let too_big = format!(
+        "data:image/png;base64,{}",
+        STANDARD.encode(vec![0u8; 200 * 1024])
+    );
+    let cases = [
+        (
+            with_session_id(event("session-submit-not-an-image"), &id),
+            400,
+            "invalid_field",
+        ),
+        (
+            with_session_id(event("session-submit-invalid-base64"), &id),
+            400,
+            "invalid_field",
+        ),
+        (submit_event(&id, &too_big), 413, "payload_too_large"),
+        (
+            with_body(with_session_id(event("session-submit"), &id), "{}"),
+            400,
+            "invalid_field",
+        ),
+        (
+            with_body(with_session_id(event("session-submit"), &id), "not json"),
+            400,
+            "invalid_body",
+        ),
+    ];
+    for (event, status, code) in cases {
+        let answer = counted(&stack, 0, sessions.submit(request(&event))).await;
+        assert_error(&answer, status, code);
+    }
+}
+
+#[tokio::test]
+async fn second_submit_is_409_and_keeps_the_first_signature() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let id = create(&stack, &sessions).await;
+    let first = png_data_url();
+    let submit = counted(
+        &stack,
+        1,
+        sessions.submit(request(&submit_event(&id, &first))),
+    )
+    .await;
+    assert_eq!(submit.status, 200);
+    let second = format!(
+        "data:image/jpeg;base64,{}",
+        STANDARD.encode(b"\xff\xd8\xff\xe0")
+    );
+    let again = counted(
+        &stack,
+        1,
+        sessions.submit(request(&submit_event(&id, &second))),
+    )
+    .await;
+    assert_error(&again, 409, "already_submitted");
+    let get = with_session_id(event("session-get"), &id);
+    let polled = counted(&stack, 1, sessions.get(request(&get))).await;
+    assert_eq!(polled.body["session"]["signatureData"], json!(first));
+}
+
+#[tokio::test]
+async fn submit_keeps_the_remaining_ttl() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let id = create(&stack, &sessions).await;
+    let before = pttl(&stack, &id).await;
+    let submitted = sessions
+        .submit(request(&submit_event(&id, &png_data_url())))
+        .await;
+    assert_eq!(submitted.status(), 200);
+    let after = pttl(&stack, &id).await;
+    assert!(
+        after > 0 && after <= before,
+        "PTTL before {before}, after {after}"
+    );
+}
+
+#[tokio::test]
+async fn sessions_expire_into_the_same_404_as_unknown_ones() {
+    let stack = Stack::start().await;
+    let settings = Settings {
+        session_ttl: Duration::from_secs(1),
+        ..default_settings()
+    };
+    let sessions = Sessions::new(&stack.app_with(settings));
+    let id = create(&stack, &sessions).await;
+    let get = with_session_id(event("session-get"), &id);
+    assert_eq!(sessions.get(request(&get)).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_error(
+        &answer(sessions.get(request(&get)).await),
+        404,
+        "session_not_found",
+    );
+    let submit = submit_event(&id, &png_data_url());
+    assert_error(
+        &answer(sessions.submit(request(&submit)).await),
+        404,
+        "session_not_found",
+    );
+}
+
+#[tokio::test]
+async fn counters_are_written_with_the_operations_they_count() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let first = create(&stack, &sessions).await;
+    create(&stack, &sessions).await;
+    let submitted = sessions
+        .submit(request(&submit_event(&first, &png_data_url())))
+        .await;
+    assert_eq!(submitted.status(), 200);
+    let rejected = sessions
+        .submit(request(&submit_event(&first, &png_data_url())))
+        .await;
+    assert_eq!(rejected.status(), 409);
+
+    let today = edgestate::time::utc_day(edgestate::time::now_ms());
+    let mut resp = stack.redis().connect().await;
+    let mut count = async |key: String| -> i64 {
+        redis::cmd("GET")
+            .arg(format!("edgestate:local:stats:sessions:{key}"))
+            .query_async::<Option<i64>>(&mut resp)
+            .await
+            .unwrap()
+            .unwrap_or(0)
+    };
+    assert_eq!(count("created".into()).await, 2);
+    assert_eq!(count(format!("created:{today}")).await, 2);
+    assert_eq!(count("completed".into()).await, 1, "a 409 counts nothing");
+    assert_eq!(count(format!("completed:{today}")).await, 1);
+}
+
+#[tokio::test]
+async fn redis_unreachable_is_503_with_retry_after_on_every_route() {
+    let stack = Stack::start().await;
+    let id = "0123456789abcdef0123456789abcdef";
+    let mut app = stack.app();
+    let mut config = stack.config();
+    config.timeout = Duration::from_millis(300);
+    drop(stack);
+    app.redis = edgestate::redis::RedisClient::new(config).unwrap();
+    let sessions = Sessions::new(&app);
+    for response in [
+        sessions.create(request(&event("session-create"))).await,
+        sessions
+            .get(request(&with_session_id(event("session-get"), id)))
+            .await,
+        sessions
+            .submit(request(&submit_event(id, &png_data_url())))
+            .await,
+    ] {
+        let answer = answer(response);
+        assert_error(&answer, 503, "service_unavailable");
+        assert_eq!(answer.response.headers()["retry-after"], "1");
+    }
+}
+
+#[tokio::test]
+async fn instances_share_sessions_and_exactly_one_of_50_concurrent_submits_wins() {
+    let stack = Stack::start().await;
+    // Three handler instances, as three Lambda instances: each its own client and pool.
+    let instances: Vec<Sessions> = (0..3).map(|_| Sessions::new(&stack.app())).collect();
+
+    let id = create(&stack, &instances[0]).await;
+    let get = with_session_id(event("session-get"), &id);
+    let polled = counted(&stack, 1, instances[1].get(request(&get))).await;
+    assert_eq!(
+        polled.status, 200,
+        "a session created on one instance is seen on another"
+    );
+
+    let submits = (0..50).map(|attempt| {
+        let instance = &instances[1 + attempt % 2];
+        // Every attempt draws its own signature, so the winner is identifiable.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(format!("attempt {attempt}").as_bytes());
+        let signature = format!("data:image/png;base64,{}", STANDARD.encode(png));
+        let submit = submit_event(&id, &signature);
+        async move { (signature, instance.submit(request(&submit)).await) }
+    });
+    let before = stack.rest_requests();
+    let outcomes = join_all(submits).await;
+    assert_eq!(
+        stack.rest_requests() - before,
+        50,
+        "one REST request per submit"
+    );
+
+    let winners: Vec<&String> = outcomes
+        .iter()
+        .filter(|(_, response)| response.status() == 200)
+        .map(|(signature, _)| signature)
+        .collect();
+    let conflicts = outcomes
+        .iter()
+        .filter(|(_, response)| response.status() == 409)
+        .count();
+    assert_eq!((winners.len(), conflicts), (1, 49));
+
+    let polled = answer(instances[0].get(request(&get)).await);
+    assert_eq!(polled.body["session"]["signatureData"], json!(winners[0]));
+}

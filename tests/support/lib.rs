@@ -1,0 +1,14 @@
+//! The hermetic test stack: a redis-server of the test's own, upstash-local in process, and
+//! function binaries run against a fake Lambda Runtime API.
+
+pub mod answer;
+pub mod bench;
+pub mod events;
+pub mod fixtures;
+mod lambda;
+mod redis_server;
+mod stack;
+
+pub use lambda::{LambdaProcess, Outcome};
+pub use redis_server::RedisServer;
+pub use stack::{JWT_SECRET, Stack, TOKEN, default_settings, test_tokens};
