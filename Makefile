@@ -100,8 +100,17 @@ $(AWS_TOOLS): requirements-aws.txt | $(VENV)/bin/python
 
 # ---- checks ---------------------------------------------------------------------------
 
+# A debug build of the workspace needs about 3 GB under target/; short of that, the linker
+# fails with a message that does not say why. Say it up front (and go on: it may still fit).
+MIN_FREE_GB := 4
+.PHONY: disk-space
+disk-space:
+	@mkdir -p target; free=$$(df -Pk target | awk 'NR == 2 { print int($$4 / 1048576) }'); \
+	  [ "$$free" -ge $(MIN_FREE_GB) ] || \
+	  echo "warning: $${free} GB free for target/; building every test needs about $(MIN_FREE_GB) GB" >&2
+
 .PHONY: test
-test: deps validate
+test: disk-space deps validate
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	@if cargo nextest --version >/dev/null 2>&1; then \
