@@ -193,6 +193,29 @@ async fn unsent_request_is_retried_even_when_not_idempotent() {
 }
 
 #[tokio::test]
+async fn transport_errors_do_not_carry_credentials_from_the_url() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://user:url-password@127.0.0.1:{port}/?_token=url-token");
+    let error = client(&url, Duration::from_millis(200))
+        .command(&Command::new("GET").arg("k"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RedisError::Unavailable(Unavailable::Transport(_))),
+        "{error:?}"
+    );
+    let text = format!("{error} {error:?}");
+    assert!(
+        !text.contains("url-password") && !text.contains("url-token"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn malformed_bodies_are_protocol_errors() {
     let cases = [
         ResponseTemplate::new(200).set_body_string("<html>proxy error</html>"),
@@ -272,6 +295,94 @@ async fn script_goes_by_source_first_then_by_sha_and_falls_back_on_noscript() {
             json!(["EVAL", "return 42", 0]),
         ],
         "a cold client loads by source, a warm one uses the SHA and reloads on NOSCRIPT"
+    );
+}
+
+#[tokio::test]
+async fn one_deadline_covers_a_script_resent_after_noscript() {
+    let script = Script::new("answer", "return 42");
+    let server = MockServer::start().await;
+    // The first call loads the script at once; after that the server has "lost" it, and both
+    // the EVALSHA and the EVAL it triggers take 250 ms: 500 ms in all, past a 400 ms deadline.
+    Mock::given(body_json(json!(["EVAL", "return 42", 0])))
+        .respond_with(ok(json!(42)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(body_json(json!(["EVAL", "return 42", 0])))
+        .respond_with(ok(json!(42)).set_delay(Duration::from_millis(250)))
+        .mount(&server)
+        .await;
+    Mock::given(body_json(json!(["EVALSHA", script.sha1(), 0])))
+        .respond_with(noscript().set_delay(Duration::from_millis(250)))
+        .mount(&server)
+        .await;
+    let client = client(&server.uri(), Duration::from_millis(400));
+    client.eval(&script.call()).await.unwrap();
+
+    let error = client.eval(&script.call()).await.unwrap_err();
+    assert!(
+        matches!(error, RedisError::Unavailable(Unavailable::Timeout)),
+        "the EVAL after NOSCRIPT gets what is left of the call's deadline, not a new one: {error:?}"
+    );
+}
+
+#[tokio::test]
+async fn scripts_and_writing_pipelines_are_sent_at_most_once() {
+    let script = Script::new("bump", "return redis.call('INCR', KEYS[1])");
+    let reads = Pipeline::new()
+        .command(Command::new("GET").arg("a"))
+        .command(Command::new("GET").arg("b"));
+    let writes = Pipeline::new()
+        .command(Command::new("GET").arg("a"))
+        .command(Command::new("INCR").arg("b"));
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let client = client(&server.uri(), Duration::from_secs(1));
+
+    let error = client.eval(&script.call().key("k")).await.unwrap_err();
+    assert!(
+        matches!(error, RedisError::Unavailable(Unavailable::Status(503))),
+        "{error:?}"
+    );
+    assert_eq!(requests_received(&server).await, 1, "a script after a 503");
+    client.pipeline(&writes).await.unwrap_err();
+    assert_eq!(
+        requests_received(&server).await,
+        2,
+        "GET + INCR after a 503"
+    );
+    client.pipeline(&reads).await.unwrap_err();
+    assert!(
+        requests_received(&server).await > 3,
+        "a pipeline of reads is retried after a 503"
+    );
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ok(json!(1)).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let client = self::client(&server.uri(), Duration::from_millis(300));
+    let error = client.eval(&script.call().key("k")).await.unwrap_err();
+    assert!(
+        matches!(error, RedisError::Unavailable(Unavailable::Timeout)),
+        "{error:?}"
+    );
+    let error = client.pipeline(&writes).await.unwrap_err();
+    assert!(
+        matches!(error, RedisError::Unavailable(Unavailable::Timeout)),
+        "{error:?}"
+    );
+    // Give a (wrong) retry every chance to arrive before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        requests_received(&server).await,
+        2,
+        "a timed-out script and a timed-out GET + INCR are each sent once"
     );
 }
 

@@ -153,6 +153,7 @@ impl RedisClient {
                 &command.to_wire(),
                 command.name(),
                 command.is_idempotent(),
+                self.deadline(),
             )
             .await?;
         single_result(body, command.name())
@@ -162,6 +163,7 @@ impl RedisClient {
     /// Redis answers `NOSCRIPT` (it was flushed or restarted). A `NOSCRIPT` answer means the
     /// script never ran, so resending it is safe even for a script that must run at most once.
     pub async fn eval(&self, call: &ScriptCall<'_>) -> Result<Reply, RedisError> {
+        let deadline = self.deadline();
         let send = ScriptSend::new(call, self.is_loaded(call));
         let body = self
             .send(
@@ -169,6 +171,7 @@ impl RedisClient {
                 &send.wire,
                 &send.label,
                 call.is_idempotent(),
+                deadline,
             )
             .await?;
         match single_result(body, &send.label) {
@@ -180,6 +183,7 @@ impl RedisClient {
                         &send.wire,
                         &send.label,
                         call.is_idempotent(),
+                        deadline,
                     )
                     .await?;
                 self.mark_loaded(call);
@@ -198,6 +202,7 @@ impl RedisClient {
     /// not run; they alone are sent again by source in a second request, and so run after the
     /// pipeline's other entries, which a pipeline never promised not to do (it is not atomic).
     pub async fn pipeline(&self, pipeline: &Pipeline<'_>) -> Result<Vec<EntryResult>, RedisError> {
+        let deadline = self.deadline();
         let mut labels = Vec::with_capacity(pipeline.len());
         let mut wire = Vec::with_capacity(pipeline.len());
         let mut by_sha = Vec::with_capacity(pipeline.len());
@@ -218,7 +223,13 @@ impl RedisClient {
         }
         let idempotent = pipeline.entries.iter().all(Entry::is_idempotent);
         let body = self
-            .send(&self.inner.pipeline, &wire, &labels.join(","), idempotent)
+            .send(
+                &self.inner.pipeline,
+                &wire,
+                &labels.join(","),
+                idempotent,
+                deadline,
+            )
             .await?;
         let mut results = entry_results(body, &labels)?;
 
@@ -242,7 +253,13 @@ impl RedisClient {
             .iter()
             .all(|(index, _)| pipeline.entries[*index].is_idempotent());
         let body = self
-            .send(&self.inner.pipeline, &wire, &labels.join(","), idempotent)
+            .send(
+                &self.inner.pipeline,
+                &wire,
+                &labels.join(","),
+                idempotent,
+                deadline,
+            )
             .await?;
         for ((index, _), result) in missing.iter().zip(entry_results(body, &labels)?) {
             if let Entry::Script(call) = &pipeline.entries[*index] {
@@ -262,7 +279,13 @@ impl RedisClient {
         let idempotent = commands.iter().all(Command::is_idempotent);
         let label = format!("MULTI {}", labels.join(","));
         let body = self
-            .send(&self.inner.multi_exec, &wire, &label, idempotent)
+            .send(
+                &self.inner.multi_exec,
+                &wire,
+                &label,
+                idempotent,
+                self.deadline(),
+            )
             .await?;
         match body {
             Body::Refused(message) => Err(RedisError::Command(CommandError {
@@ -273,13 +296,20 @@ impl RedisClient {
         }
     }
 
-    /// Sends one request, retrying within the deadline where SPEC §4 allows it.
+    /// When a call started now must have its answer: one `REDIS_TIMEOUT_MS` for the whole
+    /// call, however many requests it takes (retries, a script re-sent after `NOSCRIPT`).
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.deadline
+    }
+
+    /// Sends one request, retrying before `deadline` where SPEC §4 allows it.
     async fn send<T: Serialize + ?Sized>(
         &self,
         url: &url::Url,
         payload: &T,
         label: &str,
         idempotent: bool,
+        deadline: Instant,
     ) -> Result<Body, RedisError> {
         let span = tracing::debug_span!(
             "redis",
@@ -290,8 +320,7 @@ impl RedisClient {
         let body = serde_json::to_vec(payload)
             .map_err(|error| RedisError::Protocol(format!("cannot encode request: {error}")))?;
         let started = Instant::now();
-        let deadline = started + self.inner.deadline;
-        let mut attempt = 0;
+        let mut attempts = 0;
         let outcome = async {
             loop {
                 let remaining = deadline.saturating_duration_since(Instant::now());
@@ -299,32 +328,32 @@ impl RedisClient {
                     break Err(RedisError::Unavailable(Unavailable::Timeout));
                 }
                 let timeout = retry::attempt_timeout(remaining, idempotent);
+                attempts += 1;
                 let (failure, error) = match self.attempt(url, body.clone(), timeout).await {
                     Ok(body) => break Ok(body),
                     Err(failed) => failed,
                 };
-                attempt += 1;
                 if !retry::may_retry(failure, idempotent) {
                     break Err(error);
                 }
-                let pause = retry::backoff(attempt, retry::jitter());
+                let pause = retry::backoff(attempts, retry::jitter());
                 if Instant::now() + pause >= deadline {
                     break Err(error);
                 }
-                tracing::debug!(command = label, %error, attempt, "retrying redis request");
+                tracing::debug!(command = label, %error, attempts, "retrying redis request");
                 tokio::time::sleep(pause).await;
             }
         }
         .instrument(span.clone())
         .await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        span.record("attempts", attempt + 1);
+        span.record("attempts", attempts);
         span.record("latency_ms", latency_ms);
         // The event repeats the span's fields: JSON logs print events, not spans.
         tracing::debug!(
             parent: &span,
             command = label,
-            attempts = attempt + 1,
+            attempts,
             latency_ms,
             ok = outcome.is_ok(),
             "redis request"
@@ -404,7 +433,8 @@ enum Body {
 }
 
 fn transport_failure(error: reqwest::Error) -> (Failure, RedisError) {
-    // reqwest's text names the URL (never a header), so it is safe to keep for logs.
+    // reqwest's text would name the URL, which may carry credentials (`user:pass@`, `?_token=`);
+    // it never names a header. Without the URL it is safe to keep for logs.
     let failure = if error.is_connect() {
         Failure::NotSent
     } else {
@@ -413,7 +443,7 @@ fn transport_failure(error: reqwest::Error) -> (Failure, RedisError) {
     let reason = if error.is_timeout() {
         Unavailable::Timeout
     } else {
-        Unavailable::Transport(error.to_string())
+        Unavailable::Transport(error.without_url().to_string())
     };
     (failure, RedisError::Unavailable(reason))
 }
