@@ -27,7 +27,7 @@ use crate::secret::Secret;
 
 /// The secret settings, each with the setting that may name its SSM parameter instead.
 pub const SECRET_SETTINGS: [(&str, &str); 3] = [
-    ("UPSTASH_REDIS_REST_TOKEN", "UPSTASH_REDIS_REST_TOKEN_PARAM"),
+    (crate::redis::TOKEN_VAR, "UPSTASH_REDIS_REST_TOKEN_PARAM"),
     ("JWT_SECRET", "JWT_SECRET_PARAM"),
     ("JWT_PREVIOUS_SECRET", "JWT_PREVIOUS_SECRET_PARAM"),
 ];

@@ -82,10 +82,6 @@ impl RedisServer {
         }
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// `redis://` URL of this server, for upstash-local and for direct RESP access in tests.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)

@@ -77,11 +77,6 @@ impl Server {
         })
     }
 
-    /// The bound address (with the real port when `listen` asked for port 0).
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// Base URL for clients, e.g. `http://127.0.0.1:8079`. A wildcard listen address is given
     /// as the loopback address of its family, which is where a local client connects.
     pub fn url(&self) -> String {
