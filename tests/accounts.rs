@@ -266,6 +266,29 @@ async fn every_credential_failure_is_the_same_401_and_records_a_failure() {
         "nothing tells them apart"
     );
     assert_eq!(wrong_password.body["code"], json!("invalid_credentials"));
+    for name in ["ratelimit", "ratelimit-policy", "x-ratelimit-remaining"] {
+        assert_eq!(
+            wrong_password.response.headers().get(name),
+            unknown_email.response.headers().get(name),
+            "{name}"
+        );
+    }
+    for email in [EMAIL, "nobody@example.com"] {
+        assert_eq!(
+            account_left(&one.app, email).await,
+            4,
+            "one failure recorded under the hash of {email}"
+        );
+    }
+}
+
+/// What the per-account failure limiter has left for `email`, peeked.
+async fn account_left(app: &App, email: &str) -> u64 {
+    app.limiter
+        .peek(&app.redis, Limiter::LoginAccount, &hex_sha256(email))
+        .await
+        .unwrap()
+        .remaining
 }
 
 #[tokio::test]
@@ -276,13 +299,18 @@ async fn account_lockout_holds_across_instances_and_clears_on_success() {
     let second = instance_with(&stack, settings());
     register(&stack, &first, EMAIL).await;
 
-    // Two failures, then a success (its second round trip clears them).
-    for ip in ["192.0.2.1", "192.0.2.2"] {
-        let failed = first
-            .accounts
-            .login(request(&login_event(EMAIL, "wrong password", ip)))
-            .await;
-        assert_eq!(failed.status(), 401);
+    // Two failures, then a success (its second round trip clears them). The first failure
+    // is recorded in a second round trip; the next, with a failure on record, in its first.
+    for (ip, trips) in [("192.0.2.1", 2), ("192.0.2.2", 1)] {
+        let failed = counted(
+            &stack,
+            trips,
+            first
+                .accounts
+                .login(request(&login_event(EMAIL, "wrong password", ip))),
+        )
+        .await;
+        assert_eq!(failed.status, 401);
     }
     let success = counted(
         &stack,
@@ -293,19 +321,8 @@ async fn account_lockout_holds_across_instances_and_clears_on_success() {
     )
     .await;
     assert_eq!(success.status, 200);
-    let account_left = |app: &App| {
-        let account = hex_sha256(EMAIL);
-        let (limiter, redis) = (app.limiter.clone(), app.redis.clone());
-        async move {
-            limiter
-                .peek(&redis, Limiter::LoginAccount, &account)
-                .await
-                .unwrap()
-                .remaining
-        }
-    };
     assert_eq!(
-        account_left(&first.app).await,
+        account_left(&first.app, EMAIL).await,
         3,
         "success cleared the failures"
     );
@@ -365,6 +382,48 @@ async fn concurrent_logins_from_one_ip_across_instances_admit_exactly_the_limit(
         (admitted, limited),
         (5, ATTEMPTS - 5),
         "login-ip is 5 / 15 min"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_wrong_passwords_across_instances_cannot_exceed_the_account_limit() {
+    const ATTEMPTS: usize = 20;
+    let stack = Stack::start().await;
+    let instances: Vec<Instance> = (0..3).map(|_| instance(&stack)).collect();
+    register(&stack, &instances[0], EMAIL).await;
+    let first = instances[0]
+        .accounts
+        .login(request(&login_event(EMAIL, "guess 0", "203.0.113.200")))
+        .await;
+    assert_eq!(first.status(), 401);
+
+    // One failure on record: 4 of the account's 5 remain. Each guess comes from its own
+    // address (no per-IP limit applies), all at once, through three instances.
+    let before = stack.rest_requests();
+    let guesses = (0..ATTEMPTS).map(|attempt| {
+        let guess = login_event(
+            EMAIL,
+            &format!("guess {}", attempt + 1),
+            &format!("203.0.113.{attempt}"),
+        );
+        instances[attempt % 3].accounts.login(request(&guess))
+    });
+    let statuses: Vec<u16> = join_all(guesses)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    let checked = statuses.iter().filter(|status| **status == 401).count();
+    let locked = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!(
+        (checked, locked),
+        (4, ATTEMPTS - 4),
+        "only the account's remaining allowance of guesses reaches the password check"
+    );
+    assert_eq!(
+        stack.rest_requests() - before,
+        ATTEMPTS as u64,
+        "each guess counted in its one round trip"
     );
 }
 

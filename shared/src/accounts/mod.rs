@@ -192,7 +192,7 @@ impl Accounts {
         let limits = [
             Limit::consume(Limiter::Api, ip.as_str()),
             Limit::consume(Limiter::LoginIp, ip.as_str()),
-            Limit::check(Limiter::LoginAccount, account.as_str()),
+            Limit::failures(Limiter::LoginAccount, account.as_str()),
         ];
         let route = |call: ScriptCall<'static>| {
             call.key(self.keys.email(&email))
@@ -209,13 +209,16 @@ impl Accounts {
         let matches = blocking(move || password::verify(&password, stored_hash.as_deref())).await?;
         let Some(user) = user.filter(|_| matches) else {
             // Unknown email or wrong password alike: the account's failure is recorded either
-            // way, so neither the answer nor the lockout tells which emails exist.
-            self.limiter
-                .hit(
-                    &self.redis,
-                    &[Limit::consume(Limiter::LoginAccount, account)],
-                )
-                .await?;
+            // way, so neither the answer nor the lockout tells which emails exist. With
+            // failures on record, the first round trip has counted this one already.
+            if !had_failures {
+                self.limiter
+                    .hit(
+                        &self.redis,
+                        &[Limit::consume(Limiter::LoginAccount, account)],
+                    )
+                    .await?;
+            }
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",

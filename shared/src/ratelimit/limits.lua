@@ -4,8 +4,10 @@
 -- Call layout:
 --   ARGV[1] number of limiters n; ARGV[2] '1' to fail open when a limiter cannot be read
 --   limiter i of n: KEYS[i]; ARGV[3i] limit, ARGV[3i+1] window (ms), ARGV[3i+2] '1' to
---   consume, '0' to check only (a limiter that counts only failures is checked here and
---   consumed later, when the failure is known)
+--   consume, '0' to check only, 'r' to consume only when the key already holds a record (a
+--   limiter that counts only failures: once some are on record, an attempt counts at once,
+--   so concurrent attempts cannot all pass one check; with none, the caller counts a failure
+--   later, when it is known)
 --   the route's own keys follow at KEYS[n+1..], its arguments at ARGV[3n+3..]
 -- Reply head: {status, limiter index, remaining, reset ms, retry ms}; status 1 allowed,
 -- 0 denied (by the limiter at that index), -1 that limiter could not be read.
@@ -35,7 +37,10 @@ local function rl_enforce()
   end
   local now = rl_now_ms()
   local checks = {}
+  local spends = {}
   for i = 1, RL_COUNT do
+    local mode = ARGV[3 * i + 2]
+    spends[i] = mode == '1' or (mode == 'r' and redis.call('EXISTS', KEYS[i]) == 1)
     local ok, check = pcall(rl_check, KEYS[i], tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1]), now)
     if not ok then
       if RL_FAIL_OPEN then
@@ -47,7 +52,7 @@ local function rl_enforce()
       return {0, i, 0, check.reset, check.retry}
     end
     -- A limiter that is only checked has not spent this request.
-    if ARGV[3 * i + 2] ~= '1' then
+    if not spends[i] then
       check.remaining = check.remaining + 1
     end
     checks[i] = check
@@ -56,7 +61,7 @@ local function rl_enforce()
     end
   end
   for i = 1, RL_COUNT do
-    if ARGV[3 * i + 2] == '1' then
+    if spends[i] then
       rl_commit(KEYS[i], checks[i], tonumber(ARGV[3 * i + 1]), now)
     end
   end

@@ -102,27 +102,59 @@ impl Limiter {
     }
 }
 
-/// A limiter applied to one identifier, consuming a request or only checking that one more
-/// would be allowed.
+/// A limiter applied to one identifier, and when the request spends from its allowance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limit {
     limiter: Limiter,
     identifier: String,
-    consume: bool,
+    spend: Spend,
+}
+
+/// When a request counts against a limit; the wire values are those of `limits.lua`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spend {
+    Always,
+    Never,
+    IfOnRecord,
+}
+
+impl Spend {
+    fn wire(self) -> &'static str {
+        match self {
+            Spend::Always => "1",
+            Spend::Never => "0",
+            Spend::IfOnRecord => "r",
+        }
+    }
 }
 
 impl Limit {
+    /// Every request counts.
     pub fn consume(limiter: Limiter, identifier: impl Into<String>) -> Limit {
         Limit {
             limiter,
             identifier: identifier.into(),
-            consume: true,
+            spend: Spend::Always,
         }
     }
 
+    /// Only checks that one more request would be allowed (a peek).
     pub fn check(limiter: Limiter, identifier: impl Into<String>) -> Limit {
         Limit {
-            consume: false,
+            spend: Spend::Never,
+            ..Limit::consume(limiter, identifier)
+        }
+    }
+
+    /// For a limiter of failures, which only the outcome of the request can tell: checked,
+    /// and counted at once when the identifier already has failures on record. Counting only
+    /// after the outcome would let any number of concurrent attempts pass the same check; a
+    /// success clears the record anyway, so counting early costs nothing there. With nothing
+    /// on record, a failure is counted afterwards ([`RateLimiter::hit`]), so a success with a
+    /// clean record stays one round trip.
+    pub fn failures(limiter: Limiter, identifier: impl Into<String>) -> Limit {
+        Limit {
+            spend: Spend::IfOnRecord,
             ..Limit::consume(limiter, identifier)
         }
     }
@@ -331,7 +363,7 @@ impl RateLimiter {
                 )
                 .arg(policy.limit)
                 .arg(policy.window.as_millis() as u64)
-                .arg(if limit.consume { "1" } else { "0" });
+                .arg(limit.spend.wire());
         }
         call
     }
@@ -341,7 +373,12 @@ impl RateLimiter {
         redis: &RedisClient,
         limits: &[Limit],
     ) -> Result<Decision, ApiError> {
-        let reply = redis.eval(&self.call(&LIMITS_ONLY, limits)).await?;
+        let mut call = self.call(&LIMITS_ONLY, limits);
+        if limits.iter().all(|limit| limit.spend == Spend::Never) {
+            // A peek writes nothing, so a timed-out one may be sent again.
+            call = call.idempotent();
+        }
+        let reply = redis.eval(&call).await?;
         Ok(self.decide(limits, reply)?.0)
     }
 
