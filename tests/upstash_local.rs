@@ -162,7 +162,7 @@ impl Rest {
         send(self.authorized(Method::GET, path)).await
     }
 
-    /// A path-form `POST` whose raw body becomes the last argument.
+    /// A path-form `POST` whose raw body is the argument after the path's.
     async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
         send(self.authorized(Method::POST, path).body(body)).await
     }
@@ -360,6 +360,30 @@ async fn path_form_post_body_becomes_the_value() {
         Resp::connect(&stack).await.get("k2").await.as_deref(),
         Some(raw.as_bytes())
     );
+
+    // Arguments after the value go in the query: SET k3 <body> EX 100.
+    rest.post("/set/k3?EX=100", "v3")
+        .await
+        .assert_result(json!("OK"));
+    rest.get("/get/k3").await.assert_result(json!("v3"));
+    let ttl = rest.get("/ttl/k3").await;
+    assert!(
+        (1..=100).contains(&ttl.body["result"].as_i64().unwrap_or(-1)),
+        "{}",
+        ttl.body
+    );
+
+    // PUT is taken as POST, HEAD as GET.
+    send(rest.authorized(Method::PUT, "/set/k4").body("v4"))
+        .await
+        .assert_result(json!("OK"));
+    rest.get("/get/k4").await.assert_result(json!("v4"));
+    let head = rest
+        .authorized(Method::HEAD, "/get/k4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -62,20 +62,22 @@ enum Endpoint {
     Pipeline,
     /// `POST /multi-exec`.
     Transaction,
-    /// `GET|POST /cmd/arg/...`; `with_body` for POST, whose body is the last argument.
+    /// `GET|POST /cmd/arg/...`; `with_body` for POST, whose body is the value argument.
     PathForm { with_body: bool },
 }
 
 impl Endpoint {
+    /// Upstash allows HEAD, GET, POST and PUT: PUT is taken as POST, HEAD as GET.
     fn of(method: &Method, path: &str) -> Option<Self> {
-        let post = method == Method::POST;
+        let post = method == Method::POST || method == Method::PUT;
+        let get = method == Method::GET || method == Method::HEAD;
         match path {
             "/" if post => Some(Self::Single),
             "/pipeline" if post => Some(Self::Pipeline),
             "/multi-exec" if post => Some(Self::Transaction),
             "/pipeline" | "/multi-exec" => None,
             _ if post => Some(Self::PathForm { with_body: true }),
-            _ if method == Method::GET => Some(Self::PathForm { with_body: false }),
+            _ if get => Some(Self::PathForm { with_body: false }),
             _ => None,
         }
     }

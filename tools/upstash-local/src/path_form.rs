@@ -4,8 +4,9 @@
 //! Path segments are split before they are percent-decoded, so `%2F` carries a slash inside an
 //! argument. Query pairs append their key, then their value when it is non-empty (so `?NX` and
 //! `?NX=` both append just `NX`); `_token` is the credential, never an argument. A non-empty
-//! POST body is appended last, raw, which is how clients send values too large or too binary
-//! for a URL.
+//! POST body is the argument after the path's, raw, which is how clients send values too
+//! large or too binary for a URL; arguments after the value go in the query, as Upstash
+//! documents: `POST /set/key?EX=10` with body `v` is `["set","key","v","EX","10"]`.
 
 /// A query string split into the command's extra arguments and the `_token` credential.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -54,14 +55,14 @@ pub(crate) fn path_args(path: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The full argument list of a path-form request: path segments, query arguments, then the
-/// body when there is one.
+/// The full argument list of a path-form request: path segments, the body when there is one,
+/// then query arguments.
 pub(crate) fn command_args(path: &str, query: &Query, body: Option<&[u8]>) -> Vec<Vec<u8>> {
     let mut args = path_args(path);
-    args.extend(query.args.iter().cloned());
     if let Some(body) = body.filter(|body| !body.is_empty()) {
         args.push(body.to_vec());
     }
+    args.extend(query.args.iter().cloned());
     args
 }
 
@@ -148,10 +149,10 @@ mod tests {
     }
 
     #[test]
-    fn body_becomes_the_last_argument() {
+    fn body_follows_the_path_and_precedes_the_query() {
         let query = parse_query(Some("EX=10"));
         let args = command_args("/set/key", &query, Some(b"{\"raw\": 1}"));
-        assert_eq!(text(&args), ["set", "key", "EX", "10", "{\"raw\": 1}"]);
+        assert_eq!(text(&args), ["set", "key", "{\"raw\": 1}", "EX", "10"]);
         let args = command_args("/get/key", &Query::default(), Some(b""));
         assert_eq!(text(&args), ["get", "key"]);
     }
