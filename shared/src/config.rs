@@ -88,6 +88,29 @@ where
     }
 }
 
+/// A numeric setting as [`parsed_or`], refused outside `range`: bounds that keep a typo from
+/// becoming a session that never expires or a timestamp no client can read.
+pub fn bounded<T>(
+    env: &dyn Lookup,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd + std::fmt::Display,
+    T::Err: std::fmt::Display,
+{
+    let value = parsed_or(env, name, default)?;
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            reason: format!("must be from {} to {}", range.start(), range.end()),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

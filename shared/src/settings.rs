@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::config::{ConfigError, Lookup, parsed_or};
+use crate::config::{ConfigError, Lookup, bounded, parsed_or};
 use crate::ratelimit::RateLimitSettings;
 
 const DEFAULT_STAGE: &str = "local";
@@ -34,20 +34,20 @@ impl Settings {
             });
         }
         let key_prefix = parsed_or(env, "KEY_PREFIX", format!("edgestate:{stage}:"))?;
-        let ttl_seconds = parsed_or(env, "SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL_SECONDS)?;
-        let signature_max_bytes =
-            parsed_or(env, "SIGNATURE_MAX_BYTES", DEFAULT_SIGNATURE_MAX_BYTES)?;
-        for (name, value) in [
-            ("SESSION_TTL_SECONDS", ttl_seconds as usize),
-            ("SIGNATURE_MAX_BYTES", signature_max_bytes),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::Invalid {
-                    name,
-                    reason: "must be greater than zero".to_owned(),
-                });
-            }
-        }
+        // A signature session is a QR code waiting to be scanned: a day is already long.
+        let ttl_seconds = bounded(
+            env,
+            "SESSION_TTL_SECONDS",
+            DEFAULT_SESSION_TTL_SECONDS,
+            1..=86_400,
+        )?;
+        // Lambda refuses request payloads over 6 MB, whatever this says.
+        let signature_max_bytes = bounded(
+            env,
+            "SIGNATURE_MAX_BYTES",
+            DEFAULT_SIGNATURE_MAX_BYTES,
+            1..=5 * 1024 * 1024,
+        )?;
         let rate_limits = RateLimitSettings::from_env(env, &stage)?;
         Ok(Settings {
             rate_limits,
@@ -88,9 +88,21 @@ mod tests {
     }
 
     #[test]
-    fn refuses_zero_and_odd_stage_names() {
-        let zero_ttl = |name: &str| (name == "SESSION_TTL_SECONDS").then(|| "0".to_owned());
-        assert!(Settings::from_env(&zero_ttl).is_err());
+    fn refuses_out_of_range_numbers_and_odd_stage_names() {
+        for (name, value) in [
+            ("SESSION_TTL_SECONDS", "0"),
+            ("SESSION_TTL_SECONDS", "86401"),
+            ("SIGNATURE_MAX_BYTES", "0"),
+            ("SIGNATURE_MAX_BYTES", "5242881"),
+        ] {
+            let env = |asked: &str| (asked == name).then(|| value.to_owned());
+            assert!(
+                matches!(Settings::from_env(&env), Err(ConfigError::Invalid { name: n, .. }) if n == name),
+                "{name}={value}"
+            );
+        }
+        let day = |name: &str| (name == "SESSION_TTL_SECONDS").then(|| "86400".to_owned());
+        assert!(Settings::from_env(&day).is_ok());
         let odd_stage = |name: &str| (name == "STAGE").then(|| "a b:c".to_owned());
         assert!(Settings::from_env(&odd_stage).is_err());
     }

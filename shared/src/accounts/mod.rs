@@ -250,7 +250,7 @@ impl Accounts {
         fields.insert("tokenType".to_owned(), json!("Bearer"));
         fields.insert(
             "expiresAt".to_owned(),
-            json!(iso8601(issued.expires_at * 1000)),
+            json!(iso8601(issued.expires_at.saturating_mul(1000))),
         );
         fields.insert("expiresIn".to_owned(), json!(issued.expires_in));
         Ok(success(StatusCode::OK, fields))

@@ -44,8 +44,14 @@ pub fn verify(password: &str, phc: Option<&str>) -> bool {
     match phc {
         Some(phc) => hasher().verify_password(password.as_bytes(), phc).is_ok(),
         None => {
-            if let Some(dummy) = DUMMY_HASH.as_deref() {
-                let _ = hasher().verify_password(password.as_bytes(), dummy);
+            match DUMMY_HASH.as_deref() {
+                Some(dummy) => {
+                    let _ = hasher().verify_password(password.as_bytes(), dummy);
+                }
+                // No dummy (its hashing failed, never seen): hashing costs the same work.
+                None => {
+                    let _ = hash(password);
+                }
             }
             false
         }

@@ -1,7 +1,7 @@
 //! Token settings (SPEC §5). By the time this runs, `*_PARAM` settings have been resolved from
 //! SSM into the lookup, so a secret is simply one more setting here.
 
-use crate::config::{ConfigError, Lookup, parsed_or, required};
+use crate::config::{ConfigError, Lookup, bounded, parsed_or, required};
 use crate::secret::Secret;
 
 /// HMAC-SHA256 keys shorter than the hash add no strength and are guessable offline from any
@@ -37,13 +37,9 @@ impl TokenConfig {
             secret: secret(env, "JWT_SECRET")?,
         };
         let previous = previous_key(env, &current.kid)?;
-        let ttl_seconds = parsed_or(env, "JWT_TTL_SECONDS", 3600_u64)?;
-        if ttl_seconds == 0 {
-            return Err(ConfigError::Invalid {
-                name: "JWT_TTL_SECONDS",
-                reason: "must be greater than 0".to_owned(),
-            });
-        }
+        // Up to 30 days: a token lives until it expires unless logged out, and a denylist
+        // entry lives as long as the token it refuses.
+        let ttl_seconds = bounded(env, "JWT_TTL_SECONDS", 3600_u64, 1..=2_592_000)?;
         Ok(TokenConfig {
             current,
             previous,
@@ -266,8 +262,8 @@ mod tests {
     }
 
     #[test]
-    fn the_ttl_must_be_a_positive_number() {
-        for bad in ["0", "-1", "soon", "1.5"] {
+    fn the_ttl_must_be_a_whole_number_of_seconds_up_to_30_days() {
+        for bad in ["0", "-1", "soon", "1.5", "2592001", "18446744073709551615"] {
             let error =
                 TokenConfig::from_env(&env(&[("JWT_SECRET", SECRET), ("JWT_TTL_SECONDS", bad)]))
                     .unwrap_err();
