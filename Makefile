@@ -53,16 +53,19 @@ redis-server:
 	    exit 1; }; \
 	  echo "installing redis-server"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
 .PHONY: node-deps
 node-deps: $(CONFORMANCE_DIR)/node_modules/.package-lock.json
 
 $(CONFORMANCE_DIR)/node_modules/.package-lock.json: $(CONFORMANCE_DIR)/package-lock.json
 	@command -v npm >/dev/null || { \
+	  command -v apt-get >/dev/null || { \
+	    echo "npm is missing: install Node.js 20 and npm" >&2; \
+	    exit 1; }; \
 	  echo "installing nodejs and npm"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	npm ci --prefix $(CONFORMANCE_DIR) --no-audit --no-fund
 
 # The venv itself: python3 with its venv module (Debian ships that as python3-venv).
@@ -73,7 +76,7 @@ $(VENV)/bin/python:
 	    exit 1; }; \
 	  echo "installing python3"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3 python3-venv >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null; }
 	@python3 -m venv $(VENV) 2>/dev/null || { \
 	  rm -rf $(VENV); \
 	  command -v apt-get >/dev/null || { \
@@ -81,7 +84,7 @@ $(VENV)/bin/python:
 	    exit 1; }; \
 	  echo "installing python3-venv"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv >/dev/null && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && \
 	  python3 -m venv $(VENV); }
 
 .PHONY: dev-tools aws-tools
