@@ -73,7 +73,8 @@ async fn a_burst_up_to_the_limit_is_allowed_then_denied_with_retry_after() {
 async fn allowance_comes_back_after_the_retry_time() {
     let stack = Stack::start().await;
     for algorithm in Algorithm::ALL {
-        let app = instance(&stack, algorithm, Policy::new(2, 1));
+        // 2 per 2 s: the three hits below have a whole second (GCRA's interval) to land.
+        let app = instance(&stack, algorithm, Policy::new(2, 2));
         let limits = [Limit::consume(
             Limiter::Api,
             format!("refill-{algorithm:?}"),
@@ -95,21 +96,33 @@ async fn allowance_comes_back_after_the_retry_time() {
 async fn a_rejected_request_consumes_nothing() {
     let stack = Stack::start().await;
     for algorithm in Algorithm::ALL {
-        let app = instance(&stack, algorithm, Policy::new(2, 60));
+        // Each step on an instance of its own, so no denial is answered from memory: every
+        // one of them runs the script in Redis.
+        let fresh = || instance(&stack, algorithm, Policy::new(2, 60));
         let ip = format!("nothing-{algorithm:?}");
         let account = format!("account-{algorithm:?}");
-        // The API limit (2) runs out before the account's (5).
+        // The API limit (2) runs out before the account's (5), and is checked after it: a
+        // denial by a later limiter must not have spent an earlier one.
         let both = [
-            Limit::consume(Limiter::Api, ip.as_str()),
             Limit::consume(Limiter::LoginAccount, account.as_str()),
+            Limit::consume(Limiter::Api, ip.as_str()),
         ];
-        assert!(hit(&app, &both).await.allowed);
-        assert!(hit(&app, &both).await.allowed);
+        assert!(hit(&fresh(), &both).await.allowed);
+        assert!(hit(&fresh(), &both).await.allowed);
+        let api_peek = || async {
+            let app = fresh();
+            app.limiter
+                .peek(&app.redis, Limiter::Api, &ip)
+                .await
+                .unwrap()
+        };
+        let api_before = api_peek().await;
         for _ in 0..5 {
-            let denied = hit(&app, &both).await;
+            let denied = hit(&fresh(), &both).await;
             assert!(!denied.allowed);
             assert_eq!(denied.limiter, Limiter::Api, "{algorithm:?}");
         }
+        let app = fresh();
         let account_left = app
             .limiter
             .peek(&app.redis, Limiter::LoginAccount, &account)
@@ -118,6 +131,12 @@ async fn a_rejected_request_consumes_nothing() {
         assert_eq!(
             account_left.remaining, 3,
             "{algorithm:?}: denied requests took nothing from the account limiter"
+        );
+        let api_after = api_peek().await;
+        assert!(
+            api_after.retry_after <= api_before.retry_after,
+            "{algorithm:?}: denied requests did not push the API limiter's retry time out \
+             ({api_before:?} then {api_after:?})"
         );
     }
 }
@@ -147,6 +166,12 @@ async fn peek_reports_without_consuming_and_reset_restores_the_allowance() {
             .await
             .unwrap();
         assert_eq!(peek().await.unwrap().remaining, 4, "{algorithm:?}");
+        assert!(
+            hit(&app, &[Limit::consume(Limiter::Api, id.as_str())])
+                .await
+                .allowed,
+            "{algorithm:?}: the reset also cleared this instance's remembered denial"
+        );
     }
 }
 
@@ -207,12 +232,8 @@ async fn session_routes_carry_the_headers_and_their_limit_within_one_round_trip(
     assert_eq!(first.status(), 201);
     let headers = first.headers();
     assert_eq!(headers["ratelimit-policy"], "\"api\";q=2;w=900");
-    assert!(
-        headers["ratelimit"]
-            .to_str()
-            .unwrap()
-            .starts_with("\"api\";r=1;t=")
-    );
+    // GCRA, 2 per 900 s: one request spent, the whole allowance back in one interval.
+    assert_eq!(headers["ratelimit"], "\"api\";r=1;t=450");
     assert_eq!(headers["x-ratelimit-limit"], "2");
     assert_eq!(headers["x-ratelimit-remaining"], "1");
     assert!(headers.contains_key("x-ratelimit-reset"));
@@ -245,6 +266,19 @@ async fn session_routes_carry_the_headers_and_their_limit_within_one_round_trip(
     ] {
         assert_eq!(response.status(), 429);
         assert!(response.headers().contains_key("retry-after"));
+        // From memory, the same headers as Redis's denial (give or take the second that
+        // may have passed): the reset is when the whole allowance is back, not the retry.
+        let seconds = |headers: &lambda_http::http::HeaderMap, name: &str| -> i64 {
+            headers[name].to_str().unwrap().parse().unwrap()
+        };
+        for name in ["x-ratelimit-reset", "retry-after"] {
+            let from_redis = seconds(limited.headers(), name);
+            let from_memory = seconds(response.headers(), name);
+            assert!(
+                (from_redis - from_memory).abs() <= 1,
+                "{name}: {from_redis} from Redis, {from_memory} from memory"
+            );
+        }
     }
     assert_eq!(
         stack.rest_requests() - before,

@@ -20,7 +20,7 @@ use crate::http::{ApiError, respond};
 use crate::keys::Keys;
 use crate::redis::{RedisClient, RedisError, Reply, Script, ScriptCall};
 
-use denials::DenialCache;
+use denials::{Denial, DenialCache};
 pub use policy::{Algorithm, Policy, RateLimitSettings};
 
 /// A route script in all three algorithm variants: `route_script!("name", "lua source")`,
@@ -160,8 +160,13 @@ impl Limit {
     }
 
     fn denial_key(&self) -> String {
-        format!("{}:{}", self.limiter.name(), self.identifier)
+        denial_key(self.limiter, &self.identifier)
     }
+}
+
+/// The denial cache's name for a limiter applied to one identifier.
+fn denial_key(limiter: Limiter, identifier: &str) -> String {
+    format!("{}:{identifier}", limiter.name())
 }
 
 /// What the limiters said about a request: the reported limiter is the one that denied it,
@@ -333,13 +338,15 @@ impl RateLimiter {
         self.limits_only(redis, limits).await
     }
 
-    /// Gives `identifier` its full allowance back (a successful login clears failures).
+    /// Gives `identifier` its full allowance back (a successful login clears failures), and
+    /// forgets this instance's remembered denial of it.
     pub async fn reset(
         &self,
         redis: &RedisClient,
         limiter: Limiter,
         identifier: &str,
     ) -> Result<(), RedisError> {
+        self.denials.forget(&denial_key(limiter, identifier));
         let key = self.keys.rate_limit(limiter.name(), identifier);
         redis
             .command(&crate::redis::Command::new("DEL").arg(key).idempotent())
@@ -391,8 +398,8 @@ impl RateLimiter {
                 limiter: limit.limiter,
                 policy: self.policy(limit.limiter),
                 remaining: 0,
-                reset: left,
-                retry_after: left,
+                reset: left.reset,
+                retry_after: left.retry,
             })
         })
     }
@@ -433,8 +440,14 @@ impl RateLimiter {
             retry_after: millis(retry_ms),
         };
         if !decision.allowed {
-            self.denials
-                .remember(limit.denial_key(), Instant::now() + decision.retry_after);
+            let now = Instant::now();
+            self.denials.remember(
+                limit.denial_key(),
+                Denial {
+                    retry_at: now + decision.retry_after,
+                    reset_at: now + decision.reset,
+                },
+            );
         }
         Ok((decision, route_values))
     }
