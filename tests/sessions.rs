@@ -233,6 +233,38 @@ async fn submit_refuses_bad_signatures_before_touching_redis() {
 }
 
 #[tokio::test]
+async fn a_signature_at_the_limit_is_taken_however_its_json_escapes_slashes() {
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let id = create(&stack, &sessions).await;
+    // A PNG of random bytes whose data URL is just under the default 256 KiB: its base64 has
+    // about one `/` in 64, which encoders such as PHP's write as `\/`.
+    let mut image = vec![0u8; 3 * 65_530];
+    aws_lc_rs::rand::fill(&mut image).unwrap();
+    image[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
+    let signature = format!("data:image/png;base64,{}", STANDARD.encode(&image));
+    assert!(signature.len() <= 256 * 1024);
+    let escaped = format!(
+        "{{\"signatureData\": \"{}\"}}",
+        signature.replace('/', "\\/")
+    );
+    assert!(
+        escaped.len() > 256 * 1024 + 1024,
+        "the escapes add more than 1 KiB"
+    );
+    let submit = with_body(with_session_id(event("session-submit"), &id), &escaped);
+    let submitted = counted(&stack, 1, sessions.submit(request(&submit))).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+
+    let get = with_session_id(event("session-get"), &id);
+    let polled = answer(sessions.get(request(&get)).await);
+    assert_eq!(
+        polled.body["session"]["signatureData"].as_str(),
+        Some(signature.as_str())
+    );
+}
+
+#[tokio::test]
 async fn second_submit_is_409_and_keeps_the_first_signature() {
     let stack = Stack::start().await;
     let sessions = Sessions::new(&stack.app());

@@ -11,7 +11,6 @@ use serde_json::json;
 
 use crate::accounts::AUTHORIZE;
 use crate::guard::Guard;
-use crate::keys::Keys;
 use crate::ratelimit::{Meter, RateLimiter, route_value};
 use crate::redis::RedisClient;
 use crate::startup::App;
@@ -47,7 +46,7 @@ impl Authorizer {
         Authorizer {
             redis: app.redis.clone(),
             limiter: app.limiter.clone(),
-            guard: Guard::new(tokens, Keys::new(&app.settings.key_prefix)),
+            guard: Guard::new(tokens, app.keys.clone()),
         }
     }
 

@@ -17,6 +17,8 @@ use crate::tokens::{TokenConfig, Tokens};
 pub struct App {
     pub redis: RedisClient,
     pub settings: Settings,
+    /// Key names under the stage's prefix.
+    pub keys: Keys,
     /// This instance's limiters; its denial cache lives as long as the instance.
     pub limiter: RateLimiter,
 }
@@ -39,13 +41,12 @@ impl App {
     }
 
     pub fn new(redis: RedisClient, settings: Settings) -> App {
-        let limiter = RateLimiter::new(
-            settings.rate_limits.clone(),
-            Keys::new(&settings.key_prefix),
-        );
+        let keys = Keys::new(&settings.key_prefix);
+        let limiter = RateLimiter::new(settings.rate_limits.clone(), keys.clone());
         App {
             redis,
             settings,
+            keys,
             limiter,
         }
     }

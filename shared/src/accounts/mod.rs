@@ -30,8 +30,6 @@ use crate::startup::App;
 use crate::time::{iso8601, now_ms};
 use crate::tokens::{Subject, Tokens};
 
-pub use validation::{EMAIL_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
-
 static REGISTER: LazyLock<RouteScript> =
     LazyLock::new(|| route_script!("auth_register", include_str!("register.lua")));
 static LOGIN: LazyLock<RouteScript> =
@@ -85,15 +83,13 @@ impl Registration {
         Registration {
             redis: app.redis.clone(),
             limiter: app.limiter.clone(),
-            keys: Keys::new(&app.settings.key_prefix),
+            keys: app.keys.clone(),
         }
     }
 
     /// `POST /auth/register` → 201 `{user}`.
     pub async fn register(&self, request: Request) -> Response<Body> {
-        let mut meter = Meter::default();
-        let outcome = self.try_register(&request, &mut meter).await;
-        meter.respond(outcome)
+        Meter::metered(async |meter| self.try_register(&request, meter).await).await
     }
 
     async fn try_register(
@@ -142,12 +138,11 @@ impl Registration {
 
 impl Accounts {
     pub fn new(app: &App, tokens: Tokens) -> Accounts {
-        let keys = Keys::new(&app.settings.key_prefix);
         Accounts {
             redis: app.redis.clone(),
             limiter: app.limiter.clone(),
-            guard: Guard::new(tokens, keys.clone()),
-            keys,
+            guard: Guard::new(tokens, app.keys.clone()),
+            keys: app.keys.clone(),
         }
     }
 
@@ -160,23 +155,17 @@ impl Accounts {
 
     /// `POST /auth/login` → 200 `{token, tokenType, expiresAt, expiresIn}`.
     pub async fn login(&self, request: Request) -> Response<Body> {
-        let mut meter = Meter::default();
-        let outcome = self.try_login(&request, &mut meter).await;
-        meter.respond(outcome)
+        Meter::metered(async |meter| self.try_login(&request, meter).await).await
     }
 
     /// `POST /auth/logout` (bearer) → 200; `{"allDevices": true}` ends every session.
     pub async fn logout(&self, request: Request) -> Response<Body> {
-        let mut meter = Meter::default();
-        let outcome = self.try_logout(&request, &mut meter).await;
-        meter.respond(outcome)
+        Meter::metered(async |meter| self.try_logout(&request, meter).await).await
     }
 
     /// `GET /auth/me` (bearer) → 200 `{user}`.
     pub async fn me(&self, request: Request) -> Response<Body> {
-        let mut meter = Meter::default();
-        let outcome = self.try_me(&request, &mut meter).await;
-        meter.respond(outcome)
+        Meter::metered(async |meter| self.try_me(&request, meter).await).await
     }
 
     async fn try_login(
@@ -263,7 +252,7 @@ impl Accounts {
     ) -> Result<Response<Body>, ApiError> {
         let claims = self.guard.verify(request.headers())?;
         let all_devices = all_devices(request)?;
-        let limits = [Limit::consume(Limiter::Api, client_ip(request))];
+        let limits = [Limit::api(request)];
         let route = |call: ScriptCall<'static>| {
             self.guard
                 .route(call, &claims)
@@ -285,7 +274,7 @@ impl Accounts {
         meter: &mut Meter,
     ) -> Result<Response<Body>, ApiError> {
         let claims = self.guard.verify(request.headers())?;
-        let limits = [Limit::consume(Limiter::Api, client_ip(request))];
+        let limits = [Limit::api(request)];
         let route = |call: ScriptCall<'static>| self.guard.route(call, &claims);
         let values = self
             .limiter

@@ -23,6 +23,11 @@ local function route_arg(i)
   return ARGV[3 * RL_COUNT + 2 + i]
 end
 
+-- The route's arguments from the i-th on, as a list (for a command that takes them all).
+local function route_args(i)
+  return unpack(ARGV, 3 * RL_COUNT + 2 + i)
+end
+
 local function rl_now_ms()
   local time = redis.call('TIME')
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)

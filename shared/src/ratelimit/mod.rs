@@ -14,11 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 
 use crate::http::{ApiError, respond};
 use crate::keys::Keys;
 use crate::redis::{RedisClient, RedisError, Reply, Script, ScriptCall};
+use crate::request::client_ip;
 
 use denials::{Denial, DenialCache};
 pub use policy::{Algorithm, Policy, RateLimitSettings};
@@ -129,6 +130,11 @@ impl Spend {
 }
 
 impl Limit {
+    /// The API-wide limit on a request: per client IP, as API Gateway saw it.
+    pub fn api(request: &Request) -> Limit {
+        Limit::consume(Limiter::Api, client_ip(request))
+    }
+
     /// Every request counts.
     pub fn consume(limiter: Limiter, identifier: impl Into<String>) -> Limit {
         Limit {
@@ -247,7 +253,17 @@ fn whole_seconds(duration: Duration) -> u64 {
 pub struct Meter(Option<Decision>);
 
 impl Meter {
-    pub fn respond(self, outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
+    /// Runs a route's handler with a fresh meter, and answers its outcome (success or error)
+    /// with the headers of whatever the limiters decided on the way.
+    pub async fn metered(
+        handler: impl AsyncFnOnce(&mut Meter) -> Result<Response<Body>, ApiError>,
+    ) -> Response<Body> {
+        let mut meter = Meter::default();
+        let outcome = handler(&mut meter).await;
+        meter.respond(outcome)
+    }
+
+    fn respond(self, outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
         let mut response = respond(outcome);
         if let Some(decision) = &self.0 {
             decision.write_headers(response.headers_mut());

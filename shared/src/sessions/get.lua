@@ -5,4 +5,4 @@ local head = rl_enforce()
 if head[1] ~= 1 then
   return head
 end
-return rl_reply(head, redis.call('HMGET', route_key(1), unpack(ARGV, 3 * RL_COUNT + 3)))
+return rl_reply(head, redis.call('HMGET', route_key(1), route_args(1)))

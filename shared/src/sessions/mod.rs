@@ -18,15 +18,11 @@ use serde_json::{Map, Value, json};
 use crate::http::{ApiError, success};
 use crate::ids::random_id;
 use crate::keys::{Keys, SessionEvent};
-use crate::ratelimit::{
-    Limit, Limiter, Meter, RateLimiter, RouteScript, route_script, route_value,
-};
+use crate::ratelimit::{Limit, Meter, RateLimiter, RouteScript, route_script, route_value};
 use crate::redis::{RedisClient, RedisError, Reply, ScriptCall};
-use crate::request::{client_ip, json_object, path_parameter};
+use crate::request::{json_object, path_parameter};
 use crate::startup::App;
 use crate::time::{iso8601, now_ms, utc_day};
-
-pub use validation::ONBOARDING_TOKEN_MAX_CHARS;
 
 static CREATE: LazyLock<RouteScript> =
     LazyLock::new(|| route_script!("session_create", include_str!("create.lua")));
@@ -37,12 +33,13 @@ static SUBMIT: LazyLock<RouteScript> =
 
 /// A create body holds one token of at most 512 characters (2 KiB as UTF-8) plus JSON.
 const CREATE_BODY_MAX_BYTES: usize = 4 * 1024;
-/// Room for the JSON around `signatureData`, so the field's own limit decides.
+/// Room for the JSON around `signatureData`, so the field's own limit decides: 1 KiB for the
+/// rest of the object, and 1/32 of the field for escapes, since JSON encoders that write `/`
+/// as `\/` (PHP's, by default) lengthen base64 by about 1/64.
 const SUBMIT_BODY_OVERHEAD_BYTES: usize = 1024;
+const SUBMIT_BODY_ESCAPE_SHARE: usize = 32;
 /// Per-day counters are kept for a quarter, long enough for any dashboard to read them.
 const DAILY_COUNTER_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
-/// A fresh 128-bit id is taken with probability ~0; a few draws make it 0 in practice.
-const ID_ATTEMPTS: usize = 3;
 /// The hash fields a poll reads; never `onboarding_token`, which stays server-side.
 const POLL_FIELDS: [&str; 5] = [
     "created_at",
@@ -65,7 +62,7 @@ impl Sessions {
         Sessions {
             redis: app.redis.clone(),
             limiter: app.limiter.clone(),
-            keys: Keys::new(&app.settings.key_prefix),
+            keys: app.keys.clone(),
             ttl: app.settings.session_ttl,
             signature_max_bytes: app.settings.signature_max_bytes,
         }
@@ -73,27 +70,17 @@ impl Sessions {
 
     /// `POST /signature-session/create` → 201 `{sessionId, expiresAt}`.
     pub async fn create(&self, request: Request) -> Response<Body> {
-        let mut meter = Meter::default();
-        let outcome = self.try_create(&request, &mut meter).await;
-        meter.respond(outcome)
+        Meter::metered(async |meter| self.try_create(&request, meter).await).await
     }
 
     /// `GET /signature-session/{sessionId}` → 200 `{session}`.
     pub async fn get(&self, request: Request) -> Response<Body> {
-        let mut meter = Meter::default();
-        let outcome = self.try_get(&request, &mut meter).await;
-        meter.respond(outcome)
+        Meter::metered(async |meter| self.try_get(&request, meter).await).await
     }
 
     /// `POST /signature-session/{sessionId}/submit` → 200 `{message}`.
     pub async fn submit(&self, request: Request) -> Response<Body> {
-        let mut meter = Meter::default();
-        let outcome = self.try_submit(&request, &mut meter).await;
-        meter.respond(outcome)
-    }
-
-    fn limits(request: &Request) -> [Limit; 1] {
-        [Limit::consume(Limiter::Api, client_ip(request))]
+        Meter::metered(async |meter| self.try_submit(&request, meter).await).await
     }
 
     async fn try_create(
@@ -106,31 +93,31 @@ impl Sessions {
         let created_at = now_ms();
         let expires_at = created_at + self.ttl.as_millis() as u64;
         let day = utc_day(created_at);
-        for _ in 0..ID_ATTEMPTS {
-            let id = random_id()?;
-            let route = |call: ScriptCall<'static>| {
-                call.key(self.keys.session(&id))
-                    .key(self.keys.session_total(SessionEvent::Created))
-                    .key(self.keys.session_daily(SessionEvent::Created, &day))
-                    .arg(onboarding_token)
-                    .arg(created_at)
-                    .arg(expires_at)
-                    .arg(self.ttl.as_secs())
-                    .arg(DAILY_COUNTER_TTL.as_secs())
-            };
-            let values = self
-                .limiter
-                .run(&self.redis, &CREATE, &Self::limits(request), route, meter)
-                .await?;
-            if route_value(values)?.as_int()? == 1 {
-                let mut fields = Map::new();
-                fields.insert("sessionId".to_owned(), json!(id));
-                fields.insert("expiresAt".to_owned(), json!(iso8601(expires_at)));
-                return Ok(success(StatusCode::CREATED, fields));
-            }
-            tracing::warn!("a fresh session id was taken; drawing another");
+        let id = random_id()?;
+        let route = |call: ScriptCall<'static>| {
+            call.key(self.keys.session(&id))
+                .key(self.keys.session_total(SessionEvent::Created))
+                .key(self.keys.session_daily(SessionEvent::Created, &day))
+                .arg(onboarding_token)
+                .arg(created_at)
+                .arg(expires_at)
+                .arg(self.ttl.as_secs())
+                .arg(DAILY_COUNTER_TTL.as_secs())
+        };
+        let values = self
+            .limiter
+            .run(&self.redis, &CREATE, &[Limit::api(request)], route, meter)
+            .await?;
+        // Set-if-absent: a taken id (a 128-bit collision, never seen) is refused, never
+        // overwritten.
+        if route_value(values)?.as_int()? != 1 {
+            tracing::error!("a fresh session id was already taken");
+            return Err(ApiError::internal());
         }
-        Err(ApiError::internal())
+        let mut fields = Map::new();
+        fields.insert("sessionId".to_owned(), json!(id));
+        fields.insert("expiresAt".to_owned(), json!(iso8601(expires_at)));
+        Ok(success(StatusCode::CREATED, fields))
     }
 
     async fn try_get(
@@ -142,7 +129,7 @@ impl Sessions {
         let route = |call: ScriptCall<'static>| call.key(self.keys.session(id)).args(POLL_FIELDS);
         let values = self
             .limiter
-            .run(&self.redis, &GET, &Self::limits(request), route, meter)
+            .run(&self.redis, &GET, &[Limit::api(request)], route, meter)
             .await?;
         let session = poll_view(id, route_value(values)?)?.ok_or_else(not_found)?;
         let mut fields = Map::new();
@@ -158,7 +145,9 @@ impl Sessions {
         let id = &session_id(request)?;
         let body = json_object(
             request,
-            self.signature_max_bytes + SUBMIT_BODY_OVERHEAD_BYTES,
+            self.signature_max_bytes
+                + self.signature_max_bytes / SUBMIT_BODY_ESCAPE_SHARE
+                + SUBMIT_BODY_OVERHEAD_BYTES,
         )?;
         let signature = validation::signature_data(&body, self.signature_max_bytes)?;
         let completed_at = now_ms();
@@ -173,7 +162,7 @@ impl Sessions {
         };
         let values = self
             .limiter
-            .run(&self.redis, &SUBMIT, &Self::limits(request), route, meter)
+            .run(&self.redis, &SUBMIT, &[Limit::api(request)], route, meter)
             .await?;
         match route_value(values)?.as_int()? {
             1 => {
