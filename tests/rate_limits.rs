@@ -176,6 +176,30 @@ async fn peek_reports_without_consuming_and_reset_restores_the_allowance() {
 }
 
 #[tokio::test]
+async fn a_changed_algorithm_starts_each_limiter_afresh_never_misreading_the_old_state() {
+    let stack = Stack::start().await;
+    for from in Algorithm::ALL {
+        for to in Algorithm::ALL.into_iter().filter(|to| *to != from) {
+            // The old algorithm denies the identifier; the new one (a new deploy, or the
+            // other half of a rolling one) neither misreads that as a lockout nor fails.
+            let limits = [Limit::consume(Limiter::Api, format!("{from:?}-{to:?}"))];
+            let old = instance(&stack, from, Policy::new(2, 60));
+            hit(&old, &limits).await;
+            hit(&old, &limits).await;
+            assert!(!hit(&old, &limits).await.allowed, "{from:?}");
+
+            let new = instance(&stack, to, Policy::new(2, 60));
+            let first = new.limiter.hit(&new.redis, &limits).await;
+            let first = first.unwrap_or_else(|error| panic!("{from:?} -> {to:?}: {error:?}"));
+            assert!(first.allowed, "{from:?} -> {to:?}: {first:?}");
+            assert_eq!(first.remaining, 1, "{from:?} -> {to:?}: a fresh allowance");
+            assert!(hit(&new, &limits).await.allowed, "{from:?} -> {to:?}");
+            assert!(!hit(&new, &limits).await.allowed, "{from:?} -> {to:?}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn gcra_spaces_requests_evenly_after_the_burst() {
     let stack = Stack::start().await;
     let app = instance(&stack, Algorithm::Gcra, Policy::new(4, 20));
@@ -322,12 +346,11 @@ async fn the_client_ip_comes_from_the_request_context_not_headers() {
 #[tokio::test]
 async fn an_unreadable_limiter_fails_closed_unless_failing_open_locally() {
     let stack = Stack::start().await;
-    // A limiter key of the wrong type makes the limiter's Redis calls fail.
+    // A limiter key that is not a hash makes the limiter's Redis calls fail.
     let key = format!("edgestate:local:rl:api:{}", "203.0.113.10");
-    redis::cmd("HSET")
+    redis::cmd("RPUSH")
         .arg(&key)
-        .arg("not")
-        .arg("a limiter")
+        .arg("not a limiter")
         .exec_async(&mut stack.redis().connect().await)
         .await
         .unwrap();

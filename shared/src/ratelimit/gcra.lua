@@ -1,11 +1,13 @@
--- GCRA, the generic cell rate algorithm: one key per identifier holds the theoretical
--- arrival time (TAT) of the next request, in ms of Redis time. Requests are spaced
+-- GCRA, the generic cell rate algorithm: one hash per identifier holds the theoretical
+-- arrival time (TAT) of the next request, in ms of Redis time (field t). Requests are spaced
 -- window / limit apart, with a burst of up to `limit` allowed at once. One number per
 -- identifier, no counters to reset, and time from Redis so instance clocks never matter.
 
-local function rl_check(key, limit, window, now)
+local RL_ALGORITHM = 'gcra'
+
+local function rl_check(state, limit, window, now)
   local interval = window / limit
-  local tat = tonumber(redis.call('GET', key)) or now
+  local tat = state and tonumber(state.t) or now
   if tat < now then
     tat = now
   end
@@ -20,5 +22,6 @@ local function rl_check(key, limit, window, now)
 end
 
 local function rl_commit(key, check, window, now)
-  redis.call('SET', key, string.format('%.3f', check.tat), 'PX', math.ceil(check.tat - now))
+  redis.call('HSET', key, 'a', RL_ALGORITHM, 't', string.format('%.3f', check.tat))
+  redis.call('PEXPIRE', key, math.ceil(check.tat - now))
 end

@@ -1,5 +1,6 @@
 -- The rate-limit prelude of every route script, composed at compile time after one
--- algorithm's rl_check / rl_commit, so a route's limits and its work are one round trip.
+-- algorithm's RL_ALGORITHM / rl_check / rl_commit, so a route's limits and its work are one
+-- round trip.
 --
 -- Call layout:
 --   ARGV[1] number of limiters n; ARGV[2] '1' to fail open when a limiter cannot be read
@@ -33,6 +34,29 @@ local function rl_now_ms()
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 
+-- A limiter's state: the hash its algorithm keeps (field a names the algorithm), or nil when
+-- there is none. State another algorithm wrote (RATE_LIMIT_ALGORITHM changed, or a rolling
+-- deploy runs two) is nil too, and `foreign`: the limiter starts afresh rather than misread
+-- it. A key that is not a hash is an error: the limiter cannot be read.
+local function rl_load(key)
+  local flat = redis.call('HGETALL', key)
+  local state = {}
+  for j = 1, #flat, 2 do
+    state[flat[j]] = flat[j + 1]
+  end
+  if state.a ~= RL_ALGORITHM then
+    return nil, #flat > 0
+  end
+  return state, false
+end
+
+local function rl_load_and_check(key, limit, window, now)
+  local state, foreign = rl_load(key)
+  local check = rl_check(state, limit, window, now)
+  check.foreign = foreign
+  return check
+end
+
 -- Checks every limiter first and consumes only if all allow: a rejected request consumes
 -- nothing. When allowed, reports the limiter closest to its limit.
 local function rl_enforce()
@@ -46,7 +70,8 @@ local function rl_enforce()
   for i = 1, RL_COUNT do
     local mode = ARGV[3 * i + 2]
     spends[i] = mode == '1' or (mode == 'r' and redis.call('EXISTS', KEYS[i]) == 1)
-    local ok, check = pcall(rl_check, KEYS[i], tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1]), now)
+    local ok, check = pcall(rl_load_and_check, KEYS[i], tonumber(ARGV[3 * i]),
+      tonumber(ARGV[3 * i + 1]), now)
     if not ok then
       if RL_FAIL_OPEN then
         return allowed
@@ -67,6 +92,9 @@ local function rl_enforce()
   end
   for i = 1, RL_COUNT do
     if spends[i] then
+      if checks[i].foreign then
+        redis.call('DEL', KEYS[i])
+      end
       rl_commit(KEYS[i], checks[i], tonumber(ARGV[3 * i + 1]), now)
     end
   end

@@ -3,21 +3,24 @@
 -- window. One hash per identifier: w (current window number), c (its count), p (previous).
 -- No boundary burst, constant memory.
 
-local function rl_state(key, window, now)
+local RL_ALGORITHM = 'sliding'
+
+local function rl_counts(state, window, now)
   local index = math.floor(now / window)
-  local stored = redis.call('HMGET', key, 'w', 'c', 'p')
-  local w, c = tonumber(stored[1]), tonumber(stored[2]) or 0
   local current, previous = 0, 0
-  if w == index then
-    current, previous = c, tonumber(stored[3]) or 0
-  elseif w == index - 1 then
-    previous = c
+  if state then
+    local w, c = tonumber(state.w), tonumber(state.c) or 0
+    if w == index then
+      current, previous = c, tonumber(state.p) or 0
+    elseif w == index - 1 then
+      previous = c
+    end
   end
   return index, current, previous
 end
 
-local function rl_check(key, limit, window, now)
-  local index, current, previous = rl_state(key, window, now)
+local function rl_check(state, limit, window, now)
+  local index, current, previous = rl_counts(state, window, now)
   local into = now - index * window
   local estimate = previous * (window - into) / window + current
   local until_next = window - into
@@ -41,6 +44,7 @@ local function rl_check(key, limit, window, now)
 end
 
 local function rl_commit(key, check, window, now)
-  redis.call('HSET', key, 'w', check.index, 'c', check.current + 1, 'p', check.previous)
+  redis.call('HSET', key, 'a', RL_ALGORITHM, 'w', check.index, 'c', check.current + 1,
+    'p', check.previous)
   redis.call('PEXPIRE', key, window * 2)
 end
