@@ -35,9 +35,9 @@ local function rl_now_ms()
 end
 
 -- A limiter's state: the hash its algorithm keeps (field a names the algorithm), or nil when
--- there is none. State another algorithm wrote (RATE_LIMIT_ALGORITHM changed, or a rolling
--- deploy runs two) is nil too, and `foreign`: the limiter starts afresh rather than misread
--- it. A key that is not a hash is an error: the limiter cannot be read.
+-- there is none, and whether the key holds any record. State another algorithm wrote
+-- (RATE_LIMIT_ALGORITHM changed, or a rolling deploy runs two) is nil too: the limiter starts
+-- afresh rather than misread it. A key that is not a hash is an error: it cannot be read.
 local function rl_load(key)
   local flat = redis.call('HGETALL', key)
   local state = {}
@@ -47,13 +47,14 @@ local function rl_load(key)
   if state.a ~= RL_ALGORITHM then
     return nil, #flat > 0
   end
-  return state, false
+  return state, true
 end
 
 local function rl_load_and_check(key, limit, window, now)
-  local state, foreign = rl_load(key)
+  local state, recorded = rl_load(key)
   local check = rl_check(state, limit, window, now)
-  check.foreign = foreign
+  check.recorded = recorded
+  check.foreign = recorded and state == nil
   return check
 end
 
@@ -68,8 +69,6 @@ local function rl_enforce()
   local checks = {}
   local spends = {}
   for i = 1, RL_COUNT do
-    local mode = ARGV[3 * i + 2]
-    spends[i] = mode == '1' or (mode == 'r' and redis.call('EXISTS', KEYS[i]) == 1)
     local ok, check = pcall(rl_load_and_check, KEYS[i], tonumber(ARGV[3 * i]),
       tonumber(ARGV[3 * i + 1]), now)
     if not ok then
@@ -81,6 +80,8 @@ local function rl_enforce()
     if check.allowed == 0 then
       return {0, i, 0, check.reset, check.retry}
     end
+    local mode = ARGV[3 * i + 2]
+    spends[i] = mode == '1' or (mode == 'r' and check.recorded)
     -- A limiter that is only checked has not spent this request.
     if not spends[i] then
       check.remaining = check.remaining + 1
