@@ -6,9 +6,8 @@ pub mod bench;
 pub mod events;
 pub mod fixtures;
 mod lambda;
-mod redis_server;
 mod stack;
 
 pub use lambda::{LambdaProcess, Outcome};
-pub use redis_server::RedisServer;
 pub use stack::{JWT_SECRET, Stack, TOKEN, default_settings, test_tokens};
+pub use upstash_local::test_support::RedisServer;

@@ -27,6 +27,8 @@ mod path_form;
 mod reply;
 mod resp;
 mod server;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 pub use config::Config;
 pub use error::Error;

@@ -1,7 +1,9 @@
-//! A `redis-server` of the test's own, on a free port, gone when dropped.
+//! For tests (feature `test-support`): a `redis-server` of the test's own, on a free port, gone
+//! when dropped.
 //!
 //! Tests never touch a Redis that happens to be running on the machine: each one starts its
-//! own, so tests are hermetic and run in parallel without seeing each other's keys.
+//! own, so tests are hermetic and run in parallel without seeing each other's keys. This crate's
+//! tests and those of the crates that run upstash-local in their tests share it.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -15,6 +17,7 @@ const STARTUP_DEADLINE: Duration = Duration::from_secs(10);
 /// Free-port picking races with other processes; a few attempts make a collision harmless.
 const PORT_ATTEMPTS: usize = 5;
 
+/// A running `redis-server`, killed and its directory removed when dropped.
 pub struct RedisServer {
     child: Child,
     port: u16,
