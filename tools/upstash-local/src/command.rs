@@ -1,9 +1,10 @@
 //! Commands as the REST API receives them, and the checks they pass before they reach Redis.
 //!
 //! A command is a list of byte strings (Redis arguments are binary safe, and the path form can
-//! carry any percent-encoded byte). JSON bodies allow strings and numbers only, exactly what
-//! Upstash accepts; everything else is refused here so that no malformed request can reach Redis
-//! or take a pooled connection.
+//! carry any percent-encoded byte). JSON bodies allow strings, numbers and booleans, exactly what
+//! Upstash accepts (the official JavaScript client sends `redis.hset(k, {f: false})` as a JSON
+//! `false`, which Upstash stores as the text `false`); null, arrays and objects are refused here so
+//! that no malformed request can reach Redis or take a pooled connection.
 
 use serde_json::{Number, Value as Json};
 
@@ -98,7 +99,7 @@ impl Command {
     }
 }
 
-/// Parses the body of `POST /`: one command as a JSON array of strings and numbers.
+/// Parses the body of `POST /`: one command as a JSON array of strings, numbers and booleans.
 pub(crate) fn parse_single(body: &[u8]) -> Result<Command, ParseError> {
     let json: Json = serde_json::from_slice(body)
         .map_err(|err| ParseError(format!("failed to parse command: invalid JSON ({err})")))?;
@@ -133,7 +134,7 @@ pub(crate) fn parse_list(body: &[u8]) -> Result<Vec<Command>, ParseError> {
 fn command_from_json(json: &Json) -> Result<Command, String> {
     let Json::Array(items) = json else {
         return Err(format!(
-            "expected an array of strings and numbers, got {}",
+            "expected an array of strings, numbers and booleans, got {}",
             kind(json)
         ));
     };
@@ -143,8 +144,9 @@ fn command_from_json(json: &Json) -> Result<Command, String> {
         .map(|(index, item)| match item {
             Json::String(text) => Ok(text.as_bytes().to_vec()),
             Json::Number(number) => Ok(number_text(number).into_bytes()),
+            Json::Bool(flag) => Ok(flag.to_string().into_bytes()),
             other => Err(format!(
-                "argument {} must be a string or a number, got {}",
+                "argument {} must be a string, a number or a boolean, got {}",
                 index + 1,
                 kind(other)
             )),
@@ -231,7 +233,6 @@ mod tests {
             &br#"{"cmd":"get"}"#[..],
             br#""get""#,
             br#"[]"#,
-            br#"["get",true]"#,
             br#"["get",null]"#,
             br#"["get",["k"]]"#,
             br#"["get",{"k":1}]"#,
@@ -246,9 +247,15 @@ mod tests {
                 err.0
             );
         }
-        let err = parse_single(br#"["get",true]"#).unwrap_err();
+        let err = parse_single(br#"["get",null]"#).unwrap_err();
         assert!(err.0.contains("argument 2"), "{}", err.0);
-        assert!(err.0.contains("boolean"), "{}", err.0);
+        assert!(err.0.contains("null"), "{}", err.0);
+    }
+
+    #[test]
+    fn booleans_become_their_text() {
+        let command = parse_single(br#"["hset","k","f",false,"g",true]"#).unwrap();
+        assert_eq!(args(&command), ["hset", "k", "f", "false", "g", "true"]);
     }
 
     #[test]

@@ -124,7 +124,6 @@ async fn invalid_bodies_are_400_and_reach_no_redis() {
         "",
         r#"{"command":["SET","k","v"]}"#,
         "true",
-        r#"["SET","k",true]"#,
         r#"["SET","k",["v"]]"#,
         r#"[["SET","k","v"]]"#,
         r#"["SET","k",null]"#,
@@ -135,6 +134,29 @@ async fn invalid_bodies_are_400_and_reach_no_redis() {
             .assert_error_starting_with(StatusCode::BAD_REQUEST, "ERR failed to parse command");
     }
     assert!(!Resp::connect(&stack).await.exists("k").await);
+}
+
+#[tokio::test]
+async fn json_booleans_are_sent_as_their_text() {
+    let stack = Stack::start().await;
+    let rest = Rest::new(&stack);
+    // What the official JavaScript client sends for `redis.hset(k, {f: false, g: true})`.
+    rest.command(json!(["HSET", "h", "f", false, "g", true]))
+        .await
+        .assert_result(json!(2));
+    rest.command(json!(["HGET", "h", "f"]))
+        .await
+        .assert_result(json!("false"));
+    rest.pipeline(json!([["SET", "b", true], ["GET", "b"]]))
+        .await
+        .assert_entries(json!([{"result": "OK"}, {"result": "true"}]));
+    rest.multi_exec(json!([["SET", "b", false], ["GET", "b"]]))
+        .await
+        .assert_entries(json!([{"result": "OK"}, {"result": "false"}]));
+    assert_eq!(
+        Resp::connect(&stack).await.get("b").await.as_deref(),
+        Some(&b"false"[..])
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
