@@ -70,6 +70,14 @@ impl Command {
         &self.args
     }
 
+    /// The command with the argument at `index` (there is one) replaced by `value`.
+    pub(crate) fn with_arg(mut self, index: usize, value: Vec<u8>) -> Self {
+        if let Some(arg) = self.args.get_mut(index) {
+            *arg = value;
+        }
+        self
+    }
+
     /// The command name in lower case, for the deny list and for logs (never the arguments:
     /// they are the user's values).
     pub(crate) fn name(&self) -> String {

@@ -31,6 +31,7 @@ use crate::{
     path_form,
     reply::Reply,
     resp::Encoding,
+    script::{Run, Scripts},
 };
 
 /// Upstash's request size limit: larger bodies are refused with [`TOO_LARGE`].
@@ -45,6 +46,7 @@ const ENCODING: HeaderName = HeaderName::from_static("upstash-encoding");
 /// Everything a request needs, shared by all of them.
 pub(crate) struct App {
     pub(crate) backend: Backend,
+    pub(crate) scripts: Scripts,
     pub(crate) token: Token,
     pub(crate) latency: Duration,
     /// Requests received, read by [`crate::Server::request_count`].
@@ -131,20 +133,20 @@ impl App {
         };
         let reply = match endpoint {
             Endpoint::Single => match command::parse_single(&body) {
-                Ok(command) => self.single(&command, encoding).await,
+                Ok(command) => self.single(command, encoding).await,
                 Err(err) => Reply::bad_request(format!("ERR {}", err.0)),
             },
             Endpoint::PathForm { .. } => {
                 let args = path_form::command_args(parts.uri.path(), &query, Some(&body));
                 match Command::new(args) {
-                    Some(command) => self.single(&command, encoding).await,
+                    Some(command) => self.single(command, encoding).await,
                     None => Reply::bad_request("ERR empty command"),
                 }
             }
             Endpoint::Pipeline | Endpoint::Transaction => match command::parse_list(&body) {
                 Ok(commands) => {
                     let atomic = matches!(endpoint, Endpoint::Transaction);
-                    self.list(&commands, atomic, encoding).await
+                    self.list(commands, atomic, encoding).await
                 }
                 Err(err) => Reply::bad_request(format!("ERR {}", err.0)),
             },
@@ -157,35 +159,52 @@ impl App {
         reply
     }
 
-    async fn single(&self, command: &Command, encoding: Encoding) -> Reply {
+    async fn single(&self, command: Command, encoding: Encoding) -> Reply {
         if let Err(message) = command.check_allowed() {
             return Reply::bad_request(message);
         }
-        match self.backend.run(command).await {
-            Ok(value) => Reply::single(&value, encoding),
-            Err(err) => unavailable(err, &command.name()),
+        let name = command.name();
+        let call = self.scripts.prepare(command, Run::Separately);
+        match self.backend.run(&call).await {
+            Ok(answer) => Reply::single(&call.answer(answer), encoding),
+            Err(err) => unavailable(err, &name),
         }
     }
 
     /// A pipeline or a transaction. A denied command refuses the whole request before
     /// anything runs, like any other malformed request.
-    async fn list(&self, commands: &[Command], atomic: bool, encoding: Encoding) -> Reply {
+    async fn list(&self, commands: Vec<Command>, atomic: bool, encoding: Encoding) -> Reply {
         if let Some(message) = commands.iter().find_map(|c| c.check_allowed().err()) {
             return Reply::bad_request(message);
         }
         let first = commands.first().map(Command::name).unwrap_or_default();
-        if atomic {
-            match self.backend.transaction(commands).await {
-                Ok(Transaction::Committed(values)) => Reply::entries(&values, encoding),
-                Ok(Transaction::Aborted(message)) => Reply::bad_request(message),
-                Err(err) => unavailable(err, &first),
+        let run = if atomic {
+            Run::InTransaction
+        } else {
+            Run::Separately
+        };
+        let calls: Vec<_> = commands
+            .into_iter()
+            .map(|command| self.scripts.prepare(command, run))
+            .collect();
+        let answers = if atomic {
+            match self.backend.transaction(&calls).await {
+                Ok(Transaction::Committed(answers)) => answers,
+                Ok(Transaction::Aborted(message)) => return Reply::bad_request(message),
+                Err(err) => return unavailable(err, &first),
             }
         } else {
-            match self.backend.pipeline(commands).await {
-                Ok(values) => Reply::entries(&values, encoding),
-                Err(err) => unavailable(err, &first),
+            match self.backend.pipeline(&calls).await {
+                Ok(answers) => answers,
+                Err(err) => return unavailable(err, &first),
             }
-        }
+        };
+        let answers: Vec<_> = calls
+            .iter()
+            .zip(answers)
+            .map(|(call, answer)| call.answer(answer))
+            .collect();
+        Reply::entries(&answers, encoding)
     }
 }
 

@@ -11,12 +11,15 @@
 //! - `handler`: the HTTP steps shared by every endpoint (auth, size limit, latency, headers);
 //! - `auth`: the token check; `path_form`: `GET /set/k/v?EX=10` to a command;
 //! - `command`: JSON bodies to commands, and the deny list;
+//! - `script`: scripts with Upstash's `allow-key-locking` flag (taken out for Redis, SHA-1s
+//!   mapped); `acl`: that flag's rules, enforced by Redis through a throwaway ACL user;
 //! - `backend`: the Redis pool, pipelines and transactions;
 //! - `resp`, `reply`: Redis replies to Upstash JSON.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod acl;
 mod auth;
 mod backend;
 mod command;
@@ -26,6 +29,7 @@ mod handler;
 mod path_form;
 mod reply;
 mod resp;
+mod script;
 mod server;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -2,10 +2,9 @@
 //! those for pipelines and transactions.
 
 use axum::http::StatusCode;
-use redis::Value;
 use serde_json::{Value as Json, json};
 
-use crate::resp::{Encoding, error_text, to_json};
+use crate::resp::{Answer, Encoding, to_json};
 
 /// A status and the JSON body that goes with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,11 +28,11 @@ impl Reply {
         Self::error(StatusCode::BAD_REQUEST, message)
     }
 
-    /// The answer to a single command: 200 with its result, or 400 with Redis's error.
-    pub(crate) fn single(value: &Value, encoding: Encoding) -> Self {
-        match value {
-            Value::ServerError(err) => Self::bad_request(error_text(err)),
-            value => Self {
+    /// The answer to a single command: 200 with its result, or 400 with its error.
+    pub(crate) fn single(answer: &Answer, encoding: Encoding) -> Self {
+        match answer {
+            Err(text) => Self::bad_request(text.as_str()),
+            Ok(value) => Self {
                 status: StatusCode::OK,
                 body: json!({ "result": to_json(value, encoding) }),
             },
@@ -42,12 +41,12 @@ impl Reply {
 
     /// The answer to a pipeline or a committed transaction: 200 with one entry per command,
     /// each a result or an error, whatever the others did.
-    pub(crate) fn entries(values: &[Value], encoding: Encoding) -> Self {
-        let entries = values
+    pub(crate) fn entries(answers: &[Answer], encoding: Encoding) -> Self {
+        let entries = answers
             .iter()
-            .map(|value| match value {
-                Value::ServerError(err) => json!({ "error": error_text(err) }),
-                value => json!({ "result": to_json(value, encoding) }),
+            .map(|answer| match answer {
+                Err(text) => json!({ "error": text }),
+                Ok(value) => json!({ "result": to_json(value, encoding) }),
             })
             .collect();
         Self {
@@ -61,8 +60,8 @@ impl Reply {
 mod tests {
     use super::*;
 
-    fn parse(resp: &str) -> Value {
-        redis::parse_redis_value(resp.as_bytes()).unwrap()
+    fn parse(resp: &str) -> Answer {
+        crate::resp::answer(redis::parse_redis_value(resp.as_bytes()).unwrap())
     }
 
     #[test]

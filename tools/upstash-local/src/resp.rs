@@ -48,6 +48,18 @@ impl Encoding {
     }
 }
 
+/// What one command came to: its reply, or the error text the client reads (Redis's own, or one
+/// of upstash-local's where it stands in for Upstash).
+pub(crate) type Answer = Result<Value, String>;
+
+/// A reply as an [`Answer`]: a top-level Redis error becomes its text.
+pub(crate) fn answer(value: Value) -> Answer {
+    match value {
+        Value::ServerError(error) => Err(error_text(&error)),
+        value => Ok(value),
+    }
+}
+
 /// The text of a Redis error as Redis sent it (`ERR ...`, `WRONGTYPE ...`, `NOSCRIPT ...`):
 /// clients recognise errors by that first word, so it must survive unchanged.
 pub(crate) fn error_text(error: &ServerError) -> String {

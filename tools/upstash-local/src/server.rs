@@ -16,6 +16,7 @@ use crate::{
     auth::Token,
     backend::Backend,
     handler::{App, router},
+    script::Scripts,
 };
 
 /// How long [`Server::shutdown`] lets in-flight requests finish before cutting them off.
@@ -51,6 +52,7 @@ impl Server {
         let requests = Arc::new(AtomicU64::new(0));
         let app = Arc::new(App {
             backend,
+            scripts: Scripts::default(),
             token: Token::new(&config.token),
             latency: config.latency,
             requests: Arc::clone(&requests),

@@ -249,6 +249,11 @@ impl Resp {
         count == 1
     }
 
+    /// Any command, for what the helpers above do not cover.
+    pub(crate) async fn query<T: redis::FromRedisValue>(&mut self, command: &redis::Cmd) -> T {
+        command.query_async(&mut self.0).await.unwrap()
+    }
+
     /// Stops the redis-server. It exits while answering, so the reply is a broken connection,
     /// which is ignored.
     pub(crate) async fn shutdown(mut self) {
