@@ -1,10 +1,11 @@
-//! The official JavaScript client, `@upstash/redis`, against upstash-local: if the client Upstash
-//! publishes works against our server, our server answers as Upstash does (SPEC §6).
+//! The official JavaScript clients, `@upstash/redis` and `@upstash/ratelimit` (whose scripts carry
+//! `allow-key-locking`), against upstash-local: if the clients Upstash publishes work against our
+//! server, our server answers as Upstash does.
 //!
 //! The checks themselves live in `tests/conformance/conformance.mjs`; this test starts a
-//! hermetic stack and runs them with Node. The client is pinned in
+//! hermetic stack and runs them with Node. The clients are pinned in
 //! `tests/conformance/package-lock.json` and installed by `make test` (or
-//! `npm ci --prefix tests/conformance`); without it the test fails rather than passing vacuously.
+//! `npm ci --prefix tests/conformance`); without them the test fails rather than passing vacuously.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -24,13 +25,15 @@ fn conformance_dir() -> PathBuf {
 #[tokio::test]
 async fn official_javascript_client_agrees_with_upstash_local() {
     let dir = conformance_dir();
-    let client = dir.join("node_modules").join("@upstash").join("redis");
-    assert!(
-        client.join("package.json").is_file(),
-        "the official client is not installed at {}: run `make test` or \
-         `npm ci --prefix tests/conformance` first",
-        client.display(),
-    );
+    for package in ["redis", "ratelimit"] {
+        let client = dir.join("node_modules").join("@upstash").join(package);
+        assert!(
+            client.join("package.json").is_file(),
+            "@upstash/{package} is not installed at {}: run `make test` or \
+             `npm ci --prefix tests/conformance` first",
+            client.display(),
+        );
+    }
 
     let stack = Stack::start().await;
 
@@ -57,7 +60,7 @@ async fn official_javascript_client_agrees_with_upstash_local() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "@upstash/redis disagrees with upstash-local ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        "the official clients disagree with upstash-local ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
         output.status,
     );
     let summary = stdout.lines().last().unwrap_or_default();

@@ -1,10 +1,15 @@
-// Conformance: the official JavaScript client, @upstash/redis, against upstash-local.
+// Conformance: the official JavaScript clients, @upstash/redis and @upstash/ratelimit, against
+// upstash-local.
 //
 // Usage: UPSTASH_REDIS_REST_URL=http://127.0.0.1:PORT UPSTASH_REDIS_REST_TOKEN=... node conformance.mjs
 //
 // One line per check; the first mismatch prints what was expected, what came back and the last
 // HTTP exchanges the client made, then exits non-zero. tests/conformance.rs runs this against a
 // hermetic stack (its own redis-server and upstash-local).
+//
+// @upstash/ratelimit's scripts carry `#!lua flags=allow-key-locking`, and it calls them by the
+// SHA-1 of that text (EVALSHA, then EVAL on NOSCRIPT): its checks show that upstash-local runs
+// flagged scripts under their rules and knows them by the client's SHA-1.
 //
 // The pinned client auto-pipelines by default: most single commands are batched into
 // `POST /pipeline`. The checks run with the defaults and again with `enableAutoPipelining: false`
@@ -13,6 +18,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { Ratelimit } from "@upstash/ratelimit";
 import { Redis, errors } from "@upstash/redis";
 
 const url = process.env.UPSTASH_REDIS_REST_URL;
@@ -23,9 +29,10 @@ if (!url || !token) {
 }
 
 // Record the last few HTTP exchanges so that a failure shows the wire, not just the client's view,
-// and which endpoints were used with which encoding.
+// which endpoints were used with which encoding, and the name of every command sent.
 const exchanges = [];
 const endpointsUsed = new Set();
+const commandsSent = [];
 const realFetch = globalThis.fetch;
 globalThis.fetch = async (input, init = {}) => {
   const entry = {
@@ -34,6 +41,7 @@ globalThis.fetch = async (input, init = {}) => {
     body: typeof init.body === "string" ? init.body : String(init.body ?? ""),
   };
   endpointsUsed.add(`${init.method ?? "GET"} ${new URL(input).pathname} encoding=${entry.encoding}`);
+  commandsSent.push(...commandNames(entry.body));
   exchanges.push(entry);
   if (exchanges.length > 4) exchanges.shift();
   const response = await realFetch(input, init);
@@ -45,6 +53,19 @@ globalThis.fetch = async (input, init = {}) => {
   }
   return response;
 };
+
+/** The lower-case command names in a request body: one command, or a pipeline's list of them. */
+function commandNames(body) {
+  let parsed;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  const commands = Array.isArray(parsed[0]) ? parsed : [parsed];
+  return commands.map((command) => String(command[0]).toLowerCase());
+}
 
 function headerOf(headers, name) {
   if (!headers) return undefined;
@@ -191,7 +212,7 @@ for (const [label, client] of CLIENTS) {
     const error = await rejection(intruder.get(k("greeting")), "GET with a wrong token");
     // UpstashError, not UpstashJSONParseError: the 401 body is JSON with an "error" field.
     assert.ok(!(error instanceof errors.UpstashJSONParseError), `401 body is not JSON: ${error.message}`);
-    assertUpstashError(error, "");
+    assertUpstashError(error, "Unauthorized");
     const last = exchanges.at(-1);
     assert.deepStrictEqual(last.status, 401, "status of the wrong-token request");
     const body = JSON.parse(last.response);
@@ -383,6 +404,76 @@ return {ARGV[1], redis.call("INCR", KEYS[1])}`;
     assert.deepStrictEqual(await script.exec([k("script:created")], ["second"]), ["second", 2]);
     assert.deepStrictEqual(await script.eval([k("script:created")], ["third"]), ["third", 3]);
   });
+}
+
+// ---- booleans ------------------------------------------------------------------------------
+
+// Values exactly as stored, not parsed back from JSON.
+const raw = new Redis({ url, token, automaticDeserialization: false, enableAutoPipelining: false });
+
+for (const [label, client] of CLIENTS) {
+  const k = (name) => key(`${label}:${name}`);
+
+  await check(`[${label}] hset with boolean values stores "true" and "false"`, async () => {
+    assert.deepStrictEqual(await client.hset(k("flags"), { off: false, on: true }), 2);
+    assert.deepStrictEqual(await raw.hget(k("flags"), "off"), "false");
+    assert.deepStrictEqual(await raw.hget(k("flags"), "on"), "true");
+    assert.deepStrictEqual(await client.hgetall(k("flags")), { off: false, on: true });
+  });
+}
+
+// ---- @upstash/ratelimit ---------------------------------------------------------------------
+
+// Windows of an hour, so that no window ends while a check runs.
+const LIMITERS = [
+  ["fixed window", () => Ratelimit.fixedWindow(3, "1 h")],
+  ["sliding window", () => Ratelimit.slidingWindow(3, "1 h")],
+  ["token bucket", () => Ratelimit.tokenBucket(1, "1 h", 3)],
+];
+
+for (const [label, client] of CLIENTS) {
+  for (const [name, limiter] of LIMITERS) {
+    await check(`[${label}] ratelimit ${name}: limit, getRemaining, resetUsedTokens`, async () => {
+      // No ephemeral cache: every call asks Redis.
+      const ratelimit = new Ratelimit({
+        redis: client,
+        limiter: limiter(),
+        prefix: key(`ratelimit:${label}:${name}`),
+        ephemeralCache: false,
+      });
+      const sentBefore = commandsSent.length;
+      const started = Date.now();
+      const decisions = [];
+      for (let i = 0; i < 4; i += 1) decisions.push(await ratelimit.limit("user-1"));
+      assert.deepStrictEqual(
+        decisions.map(({ success, limit, remaining, reason }) => ({ success, limit, remaining, reason })),
+        [
+          { success: true, limit: 3, remaining: 2, reason: undefined },
+          { success: true, limit: 3, remaining: 1, reason: undefined },
+          { success: true, limit: 3, remaining: 0, reason: undefined },
+          { success: false, limit: 3, remaining: 0, reason: undefined },
+        ],
+      );
+      for (const { reset } of decisions) {
+        assert.ok(reset > started && reset <= Date.now() + 3_600_000, `reset ${reset} is not within the hour`);
+      }
+      // The flagged script went to Redis by the SHA-1 of its text: at most one EVAL (the fallback
+      // of the first call, when Redis did not know it yet), then EVALSHA only.
+      const sent = commandsSent.slice(sentBefore);
+      assert.ok(sent.filter((c) => c === "eval").length <= 1, `more than one EVAL: ${sent}`);
+      assert.ok(sent.filter((c) => c === "evalsha").length >= 4, `too few EVALSHA: ${sent}`);
+
+      const remaining = await ratelimit.getRemaining("user-1");
+      assert.deepStrictEqual([remaining.remaining, remaining.limit], [0, 3]);
+      assert.ok(remaining.reset > started, `getRemaining reset ${remaining.reset}`);
+      assert.deepStrictEqual((await ratelimit.getRemaining("user-2")).remaining, 3);
+
+      await ratelimit.resetUsedTokens("user-1");
+      assert.deepStrictEqual((await ratelimit.getRemaining("user-1")).remaining, 3);
+      const again = await ratelimit.limit("user-1");
+      assert.deepStrictEqual([again.success, again.remaining], [true, 2]);
+    });
+  }
 }
 
 // ---- coverage -------------------------------------------------------------------------------
