@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use edgestate::accounts::{Accounts, Registration};
-use edgestate::authorizer::Authorizer;
+use edgestate::accounts::{Accounts, Register};
+use edgestate::guard::Authorizer;
 use edgestate::ratelimit::{Limiter, Policy, RateLimitSettings};
+use edgestate::route::Route;
 use edgestate::settings::Settings;
 use edgestate::startup::App;
 use edgestate::tokens::Subject;
@@ -15,6 +16,7 @@ use serde_json::{Value, json};
 use testkit::answer::{Answer, answer, counted};
 use testkit::events::{event, request, with_bearer, with_body, with_source_ip};
 use testkit::fixtures::credentials;
+use testkit::limits::peek;
 use testkit::{Stack, default_settings, test_tokens};
 
 const EMAIL: &str = "ann.lee@example.com";
@@ -23,7 +25,7 @@ const PASSWORD: &str = "correct horse battery staple";
 /// One Lambda instance's worth of handlers: its own client and denial cache.
 struct Instance {
     app: App,
-    registration: Registration,
+    registration: Register,
     accounts: Accounts,
     authorizer: Authorizer,
 }
@@ -31,7 +33,7 @@ struct Instance {
 fn instance_with(stack: &Stack, settings: Settings) -> Instance {
     let app = stack.app_with(settings);
     Instance {
-        registration: Registration::new(&app),
+        registration: Register::new(&app),
         accounts: Accounts::new(&app, test_tokens()),
         authorizer: Authorizer::new(&app, test_tokens()),
         app,
@@ -66,7 +68,7 @@ fn login_event(email: &str, password: &str, ip: &str) -> Value {
 
 async fn register(stack: &Stack, instance: &Instance, email: &str) -> Value {
     let register = with_body(event("auth-register"), &credentials(email, PASSWORD));
-    let created = counted(stack, 1, instance.registration.register(request(&register))).await;
+    let created = counted(stack, 1, instance.registration.answer(request(&register))).await;
     assert_eq!(created.status, 201, "{}", created.body);
     created.body["user"].clone()
 }
@@ -75,7 +77,8 @@ async fn login(instance: &Instance, email: &str) -> String {
     let response = answer(
         instance
             .accounts
-            .login(request(&login_event(email, PASSWORD, "192.0.2.10")))
+            .login
+            .answer(request(&login_event(email, PASSWORD, "192.0.2.10")))
             .await,
     );
     assert_eq!(response.status, 200, "{}", response.body);
@@ -86,7 +89,8 @@ async fn me(instance: &Instance, token: &str) -> Answer {
     answer(
         instance
             .accounts
-            .me(request(&with_bearer(event("auth-me"), token)))
+            .me
+            .answer(request(&with_bearer(event("auth-me"), token)))
             .await,
     )
 }
@@ -103,8 +107,9 @@ async fn register_stores_an_argon2id_hash_and_answers_the_user() {
     assert!(user.get("password").is_none() && user.get("passwordHash").is_none());
 
     let mut resp = stack.redis().connect().await;
-    let hash: String = redis::cmd("HGET")
-        .arg(format!("edgestate:local:user:{id}"))
+    let (owner, hash): (String, String) = redis::cmd("HMGET")
+        .arg(user_key(EMAIL))
+        .arg("id")
         .arg("password_hash")
         .query_async(&mut resp)
         .await
@@ -113,12 +118,12 @@ async fn register_stores_an_argon2id_hash_and_answers_the_user() {
         hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{hash}"
     );
-    let owner: String = redis::cmd("GET")
-        .arg(format!("edgestate:local:email:{EMAIL}"))
-        .query_async(&mut resp)
-        .await
-        .unwrap();
-    assert_eq!(owner, id);
+    assert_eq!(owner, id, "the user is stored under the hash of its email");
+}
+
+/// The user hash of an email: `user:{sha256(email)}`, as `docs/contract.md` lays it out.
+fn user_key(email: &str) -> String {
+    format!("edgestate:local:user:{}", hex_sha256(email))
 }
 
 #[tokio::test]
@@ -130,7 +135,7 @@ async fn a_taken_email_is_409_whatever_its_case() {
         event("auth-register"),
         &credentials("ANN.LEE@example.com", PASSWORD),
     );
-    let taken = counted(&stack, 1, one.registration.register(request(&again))).await;
+    let taken = counted(&stack, 1, one.registration.answer(request(&again))).await;
     assert_eq!(
         (taken.status, &taken.body["code"]),
         (409, &json!("email_taken"))
@@ -148,13 +153,10 @@ async fn concurrent_registrations_of_one_email_create_one_account() {
         );
         instances[attempt % 3]
             .registration
-            .register(request(&register))
+            .answer(request(&register))
     });
-    let statuses: Vec<u16> = join_all(attempts)
-        .await
-        .iter()
-        .map(|response| response.status().as_u16())
-        .collect();
+    let answers: Vec<Answer> = join_all(attempts).await.into_iter().map(answer).collect();
+    let statuses: Vec<u16> = answers.iter().map(|answer| answer.status).collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == 201).count(),
         1,
@@ -165,6 +167,25 @@ async fn concurrent_registrations_of_one_email_create_one_account() {
         5,
         "{statuses:?}"
     );
+    let winner = answers
+        .iter()
+        .find(|answer| answer.status == 201)
+        .map(|answer| answer.body["user"]["id"].clone())
+        .unwrap();
+    let mut resp = stack.redis().connect().await;
+    let users: Vec<String> = redis::cmd("KEYS")
+        .arg("edgestate:local:user:*")
+        .query_async(&mut resp)
+        .await
+        .unwrap();
+    assert_eq!(users, [user_key(EMAIL)], "exactly one user record");
+    let owner: String = redis::cmd("HGET")
+        .arg(user_key(EMAIL))
+        .arg("id")
+        .query_async(&mut resp)
+        .await
+        .unwrap();
+    assert_eq!(json!(owner), winner, "the record is the winner's");
 }
 
 #[tokio::test]
@@ -184,7 +205,7 @@ async fn bad_registrations_are_400_or_415_before_any_redis_call() {
         (with_body(event("auth-register"), "{"), 400, None),
         (wrong_type, 415, None),
     ] {
-        let refused = counted(&stack, 0, one.registration.register(request(&event))).await;
+        let refused = counted(&stack, 0, one.registration.answer(request(&event))).await;
         assert_eq!(refused.status, status, "{}", refused.body);
         assert_eq!(refused.body["field"].as_str(), field);
     }
@@ -204,7 +225,7 @@ async fn register_is_limited_per_ip() {
         event("auth-register"),
         &credentials("user3@example.com", PASSWORD),
     );
-    let limited = answer(one.registration.register(request(&third)).await);
+    let limited = answer(one.registration.answer(request(&third)).await);
     assert_eq!(
         (limited.status, &limited.body["code"]),
         (429, &json!("rate_limited"))
@@ -217,20 +238,20 @@ async fn login_issues_a_token_in_one_round_trip_and_me_answers_the_user() {
     let one = instance(&stack);
     let user = register(&stack, &one, EMAIL).await;
     let login_event = login_event("  ANN.lee@example.com", PASSWORD, "192.0.2.10");
-    let logged_in = counted(&stack, 1, one.accounts.login(request(&login_event))).await;
+    let logged_in = counted(&stack, 1, one.accounts.login.answer(request(&login_event))).await;
     assert_eq!(logged_in.status, 200, "{}", logged_in.body);
     assert_eq!(logged_in.body["tokenType"], json!("Bearer"));
     assert_eq!(logged_in.body["expiresIn"], json!(3600));
     assert!(humantime::parse_rfc3339(logged_in.body["expiresAt"].as_str().unwrap()).is_ok());
     let token = logged_in.body["token"].as_str().unwrap();
     let claims = test_tokens()
-        .verify(token, edgestate::guard::now_seconds())
+        .verify(token, edgestate::time::now_seconds())
         .unwrap();
     assert_eq!(claims.sub, user["id"].as_str().unwrap());
     assert_eq!((claims.email.as_str(), claims.ver), (EMAIL, 0));
 
     let me_event = with_bearer(event("auth-me"), token);
-    let me = counted(&stack, 1, one.accounts.me(request(&me_event))).await;
+    let me = counted(&stack, 1, one.accounts.me.answer(request(&me_event))).await;
     assert_eq!(me.status, 200);
     assert_eq!(me.body["user"], user);
 }
@@ -243,7 +264,7 @@ async fn every_credential_failure_is_the_same_401_and_records_a_failure() {
     let wrong_password = counted(
         &stack,
         2,
-        one.accounts.login(request(&login_event(
+        one.accounts.login.answer(request(&login_event(
             EMAIL,
             "not the password",
             "192.0.2.1",
@@ -253,7 +274,7 @@ async fn every_credential_failure_is_the_same_401_and_records_a_failure() {
     let unknown_email = counted(
         &stack,
         2,
-        one.accounts.login(request(&login_event(
+        one.accounts.login.answer(request(&login_event(
             "nobody@example.com",
             PASSWORD,
             "192.0.2.2",
@@ -275,7 +296,7 @@ async fn every_credential_failure_is_the_same_401_and_records_a_failure() {
     }
     for email in [EMAIL, "nobody@example.com"] {
         assert_eq!(
-            account_left(&one.app, email).await,
+            account_left(&stack, &one.app, email).await,
             4,
             "one failure recorded under the hash of {email}"
         );
@@ -283,11 +304,9 @@ async fn every_credential_failure_is_the_same_401_and_records_a_failure() {
 }
 
 /// What the per-account failure limiter has left for `email`, peeked.
-async fn account_left(app: &App, email: &str) -> u64 {
-    app.limiter
-        .peek(&app.redis, Limiter::LoginAccount, &hex_sha256(email))
+async fn account_left(stack: &Stack, app: &App, email: &str) -> u64 {
+    peek(stack, app, Limiter::LoginAccount, &hex_sha256(email))
         .await
-        .unwrap()
         .remaining
 }
 
@@ -307,7 +326,8 @@ async fn account_lockout_holds_across_instances_and_clears_on_success() {
             trips,
             first
                 .accounts
-                .login(request(&login_event(EMAIL, "wrong password", ip))),
+                .login
+                .answer(request(&login_event(EMAIL, "wrong password", ip))),
         )
         .await;
         assert_eq!(failed.status, 401);
@@ -317,12 +337,13 @@ async fn account_lockout_holds_across_instances_and_clears_on_success() {
         2,
         second
             .accounts
-            .login(request(&login_event(EMAIL, PASSWORD, "192.0.2.3"))),
+            .login
+            .answer(request(&login_event(EMAIL, PASSWORD, "192.0.2.3"))),
     )
     .await;
     assert_eq!(success.status, 200);
     assert_eq!(
-        account_left(&first.app, EMAIL).await,
+        account_left(&stack, &first.app, EMAIL).await,
         3,
         "success cleared the failures"
     );
@@ -335,7 +356,8 @@ async fn account_lockout_holds_across_instances_and_clears_on_success() {
     ] {
         let failed = instance
             .accounts
-            .login(request(&login_event(EMAIL, "wrong password", ip)))
+            .login
+            .answer(request(&login_event(EMAIL, "wrong password", ip)))
             .await;
         assert_eq!(failed.status(), 401);
     }
@@ -344,7 +366,8 @@ async fn account_lockout_holds_across_instances_and_clears_on_success() {
     let locked = answer(
         third
             .accounts
-            .login(request(&login_event(EMAIL, PASSWORD, "192.0.2.7")))
+            .login
+            .answer(request(&login_event(EMAIL, PASSWORD, "192.0.2.7")))
             .await,
     );
     assert_eq!(
@@ -369,8 +392,12 @@ async fn concurrent_logins_from_one_ip_across_instances_admit_exactly_the_limit(
     let instances: Vec<Instance> = (0..3).map(|_| instance(&stack)).collect();
     register(&stack, &instances[0], EMAIL).await;
     let login = login_event(EMAIL, PASSWORD, "198.51.100.20");
-    let attempts =
-        (0..ATTEMPTS).map(|attempt| instances[attempt % 3].accounts.login(request(&login)));
+    let attempts = (0..ATTEMPTS).map(|attempt| {
+        instances[attempt % 3]
+            .accounts
+            .login
+            .answer(request(&login))
+    });
     let statuses: Vec<u16> = join_all(attempts)
         .await
         .iter()
@@ -393,7 +420,8 @@ async fn concurrent_wrong_passwords_across_instances_cannot_exceed_the_account_l
     register(&stack, &instances[0], EMAIL).await;
     let first = instances[0]
         .accounts
-        .login(request(&login_event(EMAIL, "guess 0", "203.0.113.200")))
+        .login
+        .answer(request(&login_event(EMAIL, "guess 0", "203.0.113.200")))
         .await;
     assert_eq!(first.status(), 401);
 
@@ -406,7 +434,10 @@ async fn concurrent_wrong_passwords_across_instances_cannot_exceed_the_account_l
             &format!("guess {}", attempt + 1),
             &format!("203.0.113.{attempt}"),
         );
-        instances[attempt % 3].accounts.login(request(&guess))
+        instances[attempt % 3]
+            .accounts
+            .login
+            .answer(request(&guess))
     });
     let statuses: Vec<u16> = join_all(guesses)
         .await
@@ -438,7 +469,12 @@ async fn logout_through_one_instance_is_refused_on_the_others_at_once() {
     }
 
     let logout = with_bearer(event("auth-logout"), &token);
-    let logged_out = counted(&stack, 1, instances[1].accounts.logout(request(&logout))).await;
+    let logged_out = counted(
+        &stack,
+        1,
+        instances[1].accounts.logout.answer(request(&logout)),
+    )
+    .await;
     assert_eq!(logged_out.status, 200, "{}", logged_out.body);
     for instance in &instances {
         let refused = me(instance, &token).await;
@@ -453,7 +489,12 @@ async fn logout_through_one_instance_is_refused_on_the_others_at_once() {
         assert!(!verdict.is_authorized);
     }
 
-    let again = counted(&stack, 1, instances[2].accounts.logout(request(&logout))).await;
+    let again = counted(
+        &stack,
+        1,
+        instances[2].accounts.logout.answer(request(&logout)),
+    )
+    .await;
     assert_eq!(again.status, 200, "logging out twice is logging out once");
 }
 
@@ -464,10 +505,13 @@ async fn the_denylist_holds_the_jti_until_expiry_plus_leeway_never_the_token() {
     register(&stack, &one, EMAIL).await;
     let token = login(&one, EMAIL).await;
     let claims = test_tokens()
-        .verify(&token, edgestate::guard::now_seconds())
+        .verify(&token, edgestate::time::now_seconds())
         .unwrap();
     let logout = with_bearer(event("auth-logout"), &token);
-    assert_eq!(one.accounts.logout(request(&logout)).await.status(), 200);
+    assert_eq!(
+        one.accounts.logout.answer(request(&logout)).await.status(),
+        200
+    );
 
     let mut resp = stack.redis().connect().await;
     let keys: Vec<String> = redis::cmd("KEYS")
@@ -494,7 +538,7 @@ async fn logout_from_all_devices_kills_every_older_token() {
     let phone = login(&one, EMAIL).await;
 
     let everywhere = with_bearer(event("auth-logout-all-devices"), &laptop);
-    let logged_out = counted(&stack, 1, one.accounts.logout(request(&everywhere))).await;
+    let logged_out = counted(&stack, 1, one.accounts.logout.answer(request(&everywhere))).await;
     assert_eq!(logged_out.status, 200);
     assert_eq!(me(&one, &laptop).await.status, 401);
     assert_eq!(
@@ -517,7 +561,7 @@ async fn logout_refuses_a_malformed_all_devices_flag() {
         with_body(event("auth-logout-all-devices"), r#"{"allDevices":"yes"}"#),
         &token,
     );
-    let refused = counted(&stack, 0, one.accounts.logout(request(&logout))).await;
+    let refused = counted(&stack, 0, one.accounts.logout.answer(request(&logout))).await;
     assert_eq!(
         (refused.status, &refused.body["field"]),
         (400, &json!("allDevices"))
@@ -535,7 +579,7 @@ async fn forged_expired_and_missing_tokens_are_401_without_redis() {
         email: EMAIL.to_owned(),
         token_version: 0,
     };
-    let now = edgestate::guard::now_seconds();
+    let now = edgestate::time::now_seconds();
     let valid = test_tokens().issue(&subject, now).unwrap().token;
     let expired = test_tokens()
         .issue(&subject, now - 3600 - 31)
@@ -567,7 +611,8 @@ async fn forged_expired_and_missing_tokens_are_401_without_redis() {
             &stack,
             0,
             one.accounts
-                .me(request(&with_bearer(event("auth-me"), token))),
+                .me
+                .answer(request(&with_bearer(event("auth-me"), token))),
         )
         .await;
         assert_eq!(refused.status, 401, "{token}");
@@ -576,7 +621,7 @@ async fn forged_expired_and_missing_tokens_are_401_without_redis() {
     let missing = counted(
         &stack,
         0,
-        one.accounts.me(request(&event("auth-me-no-token"))),
+        one.accounts.me.answer(request(&event("auth-me-no-token"))),
     )
     .await;
     assert_eq!(
@@ -652,7 +697,8 @@ async fn the_guard_fails_closed_when_redis_is_out_of_reach() {
     let accounts = Accounts::new(&cut_off, test_tokens());
     let response = answer(
         accounts
-            .me(request(&with_bearer(event("auth-me"), &token)))
+            .me
+            .answer(request(&with_bearer(event("auth-me"), &token)))
             .await,
     );
     assert_eq!(

@@ -1,9 +1,7 @@
 //! The REST client against a real Redis through upstash-local: every protocol feature the
 //! Lambdas rely on, end to end.
 
-use std::collections::HashSet;
-
-use edgestate::redis::{Command, Pipeline, RedisError, Reply, Script};
+use edgestate::redis::{Command, RedisError, Reply, Script};
 use testkit::Stack;
 
 fn text(reply: Reply) -> String {
@@ -125,106 +123,6 @@ async fn wrong_token_is_unauthorized() {
 }
 
 #[tokio::test]
-async fn pipeline_answers_each_command_including_errors() {
-    let stack = Stack::start().await;
-    let pipeline = Pipeline::new()
-        .command(Command::new("SET").arg("a").arg("x"))
-        .command(Command::new("INCR").arg("a"))
-        .command(Command::new("GET").arg("a"))
-        .command(Command::new("RPUSH").arg("l").arg("1").arg("2"));
-    let before = stack.rest_requests();
-    let results = stack.client().pipeline(&pipeline).await.unwrap();
-    assert_eq!(stack.rest_requests() - before, 1, "one REST request");
-    assert_eq!(results.len(), 4);
-    assert_eq!(results[0], Ok(Reply::Bytes(b"OK".to_vec())));
-    let error = results[1].as_ref().unwrap_err();
-    assert_eq!(error.command, "INCR");
-    assert!(error.message.starts_with("ERR value is not an integer"));
-    assert_eq!(results[2], Ok(Reply::Bytes(b"x".to_vec())));
-    assert_eq!(results[3], Ok(Reply::Int(2)));
-}
-
-#[tokio::test]
-async fn transaction_runs_all_commands_and_reports_runtime_errors_per_command() {
-    let stack = Stack::start().await;
-    let client = stack.client();
-    let results = client
-        .transaction(&[
-            Command::new("SET").arg("t").arg("word"),
-            Command::new("INCR").arg("t"),
-            Command::new("APPEND").arg("t").arg("s"),
-        ])
-        .await
-        .unwrap();
-    assert_eq!(results[0], Ok(Reply::Bytes(b"OK".to_vec())));
-    assert!(results[1].as_ref().unwrap_err().message.starts_with("ERR"));
-    assert_eq!(results[2], Ok(Reply::Int(5)));
-}
-
-#[tokio::test]
-async fn transaction_with_a_malformed_command_runs_nothing() {
-    let stack = Stack::start().await;
-    let client = stack.client();
-    let error = client
-        .transaction(&[
-            Command::new("SET").arg("untouched").arg("1"),
-            Command::new("SET").arg("only-a-key"),
-        ])
-        .await
-        .unwrap_err();
-    let RedisError::Command(command) = error else {
-        panic!("expected a command error, got {error:?}");
-    };
-    assert!(command.message.starts_with("EXECABORT"), "{command}");
-    let untouched = client
-        .command(&Command::new("EXISTS").arg("untouched"))
-        .await
-        .unwrap();
-    assert_eq!(untouched, Reply::Int(0));
-}
-
-#[tokio::test]
-async fn concurrent_transactions_never_interleave() {
-    const TRANSACTIONS: i64 = 20;
-    const PUSHES: usize = 5;
-    let stack = Stack::start().await;
-    let tasks: Vec<_> = (0..TRANSACTIONS)
-        .map(|id| {
-            // A client per task: separate connections, as separate Lambda instances have.
-            let client = stack.client();
-            tokio::spawn(async move {
-                let mut commands: Vec<Command> = (0..PUSHES)
-                    .map(|_| Command::new("RPUSH").arg("log").arg(id))
-                    .collect();
-                commands.push(Command::new("INCR").arg("order"));
-                client.transaction(&commands).await
-            })
-        })
-        .collect();
-    let mut orders = HashSet::new();
-    for task in tasks {
-        let results = task.await.unwrap().unwrap();
-        orders.insert(results[PUSHES].as_ref().unwrap().as_int().unwrap());
-    }
-    assert_eq!(orders, (1..=TRANSACTIONS).collect::<HashSet<_>>());
-
-    let log: Vec<String> = redis::cmd("LRANGE")
-        .arg("log")
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut stack.redis().connect().await)
-        .await
-        .unwrap();
-    assert_eq!(log.len(), TRANSACTIONS as usize * PUSHES);
-    for chunk in log.chunks(PUSHES) {
-        assert!(
-            chunk.iter().all(|id| *id == chunk[0]),
-            "a transaction was interleaved: {log:?}"
-        );
-    }
-}
-
-#[tokio::test]
 async fn script_costs_one_request_per_call_and_survives_a_flush() {
     let stack = Stack::start().await;
     let client = stack.client();
@@ -282,30 +180,4 @@ async fn script_costs_one_request_per_call_and_survives_a_flush() {
         "ran exactly once after the flush"
     );
     counted(2, before, "EVALSHA, NOSCRIPT, then EVAL");
-}
-
-#[tokio::test]
-async fn scripts_inside_a_pipeline_fall_back_to_eval_and_run_once() {
-    let stack = Stack::start().await;
-    let client = stack.client();
-    let script = Script::new("append", "return redis.call('APPEND', KEYS[1], ARGV[1])");
-    // Load the script through this client, then make Redis forget it.
-    client
-        .eval(&script.call().key("warm").arg(""))
-        .await
-        .unwrap();
-    redis::cmd("SCRIPT")
-        .arg("FLUSH")
-        .exec_async(&mut stack.redis().connect().await)
-        .await
-        .unwrap();
-    let pipeline = Pipeline::new()
-        .command(Command::new("SET").arg("s").arg("a"))
-        .script(script.call().key("s").arg("b"))
-        .script(script.call().key("s").arg("c"));
-    let results = client.pipeline(&pipeline).await.unwrap();
-    assert_eq!(results[1], Ok(Reply::Int(2)));
-    assert_eq!(results[2], Ok(Reply::Int(3)));
-    let value = client.command(&Command::new("GET").arg("s")).await.unwrap();
-    assert_eq!(text(value), "abc");
 }

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use edgestate::http::ErrorCode;
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// `(METHOD, /path/{param})`, the way API Gateway writes a route key.
@@ -335,7 +336,7 @@ fn function_timeouts_cover_their_redis_round_trips_at_the_longest_deadline() {
         number(&redis_timeout["MaxValue"]).expect("the RedisTimeoutMs parameter has a MaxValue");
     let default_timeout = number(&template["Globals"]["Function"]["Timeout"]);
     for (logical_id, function) in template_functions(&template) {
-        // SPEC §3: one round trip per route; a login may take a second one.
+        // One round trip per route; a login may take a second (docs/contract.md).
         let round_trips = if function.binary == "auth-login" {
             2
         } else {
@@ -351,4 +352,68 @@ fn function_timeouts_cover_their_redis_round_trips_at_the_longest_deadline() {
              round trip(s) of up to {longest_deadline_ms} ms plus 1 s"
         );
     }
+}
+
+/// The `code`s of a response's JSON examples.
+fn example_codes(response: &Yaml) -> Vec<String> {
+    entries(&response["content"]["application/json"]["examples"])
+        .filter_map(|(_, example)| example["value"]["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn error_codes_are_one_enum_and_openapi_answers_each_with_its_status() {
+    let document = yaml("openapi.yaml");
+    let known: BTreeMap<&str, ErrorCode> = ErrorCode::ALL
+        .iter()
+        .map(|code| (code.as_str(), *code))
+        .collect();
+    let listed: BTreeSet<&str> =
+        document["components"]["schemas"]["Error"]["properties"]["code"]["examples"]
+            .as_vec()
+            .expect("the Error schema lists its codes")
+            .iter()
+            .filter_map(Yaml::as_str)
+            .collect();
+    assert_eq!(
+        listed,
+        known.keys().copied().collect(),
+        "the codes openapi.yaml lists and http::ErrorCode"
+    );
+
+    let mut answered = BTreeSet::new();
+    for (path, operations) in entries(&document["paths"]) {
+        for (method, operation) in entries(operations) {
+            for (status, response) in entries(&operation["responses"]) {
+                let response = match response["$ref"].as_str() {
+                    Some(reference) => {
+                        let name = reference.trim_start_matches("#/components/responses/");
+                        &document["components"]["responses"][name]
+                    }
+                    None => response,
+                };
+                for code in example_codes(response) {
+                    let expected = known
+                        .get(code.as_str())
+                        .unwrap_or_else(|| panic!("{method} {path}: unknown code {code}"));
+                    assert_eq!(
+                        status,
+                        expected.status().as_str(),
+                        "{method} {path}: {code} is answered with {}",
+                        expected.status()
+                    );
+                    answered.insert(code);
+                }
+            }
+        }
+    }
+    let never: Vec<&str> = known
+        .keys()
+        .filter(|code| !answered.contains(**code))
+        .copied()
+        .collect();
+    assert!(
+        never.is_empty(),
+        "no openapi.yaml example answers {never:?}"
+    );
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use edgestate::route::Route;
 use edgestate::sessions::Sessions;
 use edgestate::settings::Settings;
 use futures::future::join_all;
@@ -28,7 +29,12 @@ fn submit_event(id: &str, signature: &str) -> Value {
 }
 
 async fn create(stack: &Stack, sessions: &Sessions) -> String {
-    let created = counted(stack, 1, sessions.create(request(&event("session-create")))).await;
+    let created = counted(
+        stack,
+        1,
+        sessions.create.answer(request(&event("session-create"))),
+    )
+    .await;
     assert_eq!(created.status, 201, "{}", created.body);
     created.body["sessionId"].as_str().unwrap().to_owned()
 }
@@ -48,7 +54,7 @@ async fn create_answers_201_with_an_id_and_expiry_and_stores_a_ttl() {
     let created = counted(
         &stack,
         1,
-        sessions.create(request(&event("session-create"))),
+        sessions.create.answer(request(&event("session-create"))),
     )
     .await;
     assert_eq!(created.status, 201);
@@ -112,13 +118,15 @@ async fn create_refuses_bad_bodies_before_touching_redis() {
         ),
     ];
     for (event, status, code) in cases {
-        let answer = counted(&stack, 0, sessions.create(request(&event))).await;
+        let answer = counted(&stack, 0, sessions.create.answer(request(&event))).await;
         assert_error(&answer, status, code);
     }
     let missing = counted(
         &stack,
         0,
-        sessions.create(request(&event("session-create-missing-token"))),
+        sessions
+            .create
+            .answer(request(&event("session-create-missing-token"))),
     )
     .await;
     assert_eq!(missing.body["field"], json!("onboardingToken"));
@@ -131,7 +139,7 @@ async fn poll_shows_pending_then_completed_and_never_the_onboarding_token() {
     let id = create(&stack, &sessions).await;
     let get = with_session_id(event("session-get"), &id);
 
-    let pending = counted(&stack, 1, sessions.get(request(&get))).await;
+    let pending = counted(&stack, 1, sessions.get.answer(request(&get))).await;
     assert_eq!(pending.status, 200);
     let session = &pending.body["session"];
     assert_eq!(session["id"], json!(id));
@@ -144,13 +152,15 @@ async fn poll_shows_pending_then_completed_and_never_the_onboarding_token() {
     let submitted = counted(
         &stack,
         1,
-        sessions.submit(request(&submit_event(&id, &signature))),
+        sessions
+            .submit
+            .answer(request(&submit_event(&id, &signature))),
     )
     .await;
     assert_eq!(submitted.status, 200, "{}", submitted.body);
     assert_eq!(submitted.body["message"], json!("Signature submitted"));
 
-    let completed = counted(&stack, 1, sessions.get(request(&get))).await;
+    let completed = counted(&stack, 1, sessions.get.answer(request(&get))).await;
     let session = &completed.body["session"];
     assert_eq!(session["completed"], json!(true));
     assert_eq!(session["signatureData"], json!(signature));
@@ -166,12 +176,14 @@ async fn malformed_ids_are_400_without_any_redis_call() {
     let answer = counted(
         &stack,
         0,
-        sessions.get(request(&event("session-get-invalid-id"))),
+        sessions
+            .get
+            .answer(request(&event("session-get-invalid-id"))),
     )
     .await;
     assert_error(&answer, 400, "invalid_session_id");
     let submit = submit_event("NOT-A-SESSION", &png_data_url());
-    let answer = counted(&stack, 0, sessions.submit(request(&submit))).await;
+    let answer = counted(&stack, 0, sessions.submit.answer(request(&submit))).await;
     assert_error(&answer, 400, "invalid_session_id");
 }
 
@@ -182,13 +194,13 @@ async fn unknown_sessions_are_404_on_poll_and_submit() {
     let unknown = "00000000000000000000000000000000";
     let get = with_session_id(event("session-get"), unknown);
     assert_error(
-        &counted(&stack, 1, sessions.get(request(&get))).await,
+        &counted(&stack, 1, sessions.get.answer(request(&get))).await,
         404,
         "session_not_found",
     );
     let submit = submit_event(unknown, &png_data_url());
     assert_error(
-        &counted(&stack, 1, sessions.submit(request(&submit))).await,
+        &counted(&stack, 1, sessions.submit.answer(request(&submit))).await,
         404,
         "session_not_found",
     );
@@ -227,7 +239,7 @@ async fn submit_refuses_bad_signatures_before_touching_redis() {
         ),
     ];
     for (event, status, code) in cases {
-        let answer = counted(&stack, 0, sessions.submit(request(&event))).await;
+        let answer = counted(&stack, 0, sessions.submit.answer(request(&event))).await;
         assert_error(&answer, status, code);
     }
 }
@@ -253,11 +265,11 @@ async fn a_signature_at_the_limit_is_taken_however_its_json_escapes_slashes() {
         "the escapes add more than 1 KiB"
     );
     let submit = with_body(with_session_id(event("session-submit"), &id), &escaped);
-    let submitted = counted(&stack, 1, sessions.submit(request(&submit))).await;
+    let submitted = counted(&stack, 1, sessions.submit.answer(request(&submit))).await;
     assert_eq!(submitted.status, 200, "{}", submitted.body);
 
     let get = with_session_id(event("session-get"), &id);
-    let polled = answer(sessions.get(request(&get)).await);
+    let polled = answer(sessions.get.answer(request(&get)).await);
     assert_eq!(
         polled.body["session"]["signatureData"].as_str(),
         Some(signature.as_str())
@@ -273,7 +285,7 @@ async fn second_submit_is_409_and_keeps_the_first_signature() {
     let submit = counted(
         &stack,
         1,
-        sessions.submit(request(&submit_event(&id, &first))),
+        sessions.submit.answer(request(&submit_event(&id, &first))),
     )
     .await;
     assert_eq!(submit.status, 200);
@@ -284,12 +296,12 @@ async fn second_submit_is_409_and_keeps_the_first_signature() {
     let again = counted(
         &stack,
         1,
-        sessions.submit(request(&submit_event(&id, &second))),
+        sessions.submit.answer(request(&submit_event(&id, &second))),
     )
     .await;
     assert_error(&again, 409, "already_submitted");
     let get = with_session_id(event("session-get"), &id);
-    let polled = counted(&stack, 1, sessions.get(request(&get))).await;
+    let polled = counted(&stack, 1, sessions.get.answer(request(&get))).await;
     assert_eq!(polled.body["session"]["signatureData"], json!(first));
 }
 
@@ -300,7 +312,8 @@ async fn submit_keeps_the_remaining_ttl() {
     let id = create(&stack, &sessions).await;
     let before = pttl(&stack, &id).await;
     let submitted = sessions
-        .submit(request(&submit_event(&id, &png_data_url())))
+        .submit
+        .answer(request(&submit_event(&id, &png_data_url())))
         .await;
     assert_eq!(submitted.status(), 200);
     let after = pttl(&stack, &id).await;
@@ -324,13 +337,13 @@ async fn sessions_expire_into_the_same_404_as_unknown_ones() {
     assert_eq!(pttl(&stack, &id).await, -2, "no such key");
     let get = with_session_id(event("session-get"), &id);
     assert_error(
-        &answer(sessions.get(request(&get)).await),
+        &answer(sessions.get.answer(request(&get)).await),
         404,
         "session_not_found",
     );
     let submit = submit_event(&id, &png_data_url());
     assert_error(
-        &answer(sessions.submit(request(&submit)).await),
+        &answer(sessions.submit.answer(request(&submit)).await),
         404,
         "session_not_found",
     );
@@ -343,23 +356,26 @@ async fn counters_are_written_with_the_operations_they_count() {
     let first = create(&stack, &sessions).await;
     create(&stack, &sessions).await;
     let submitted = sessions
-        .submit(request(&submit_event(&first, &png_data_url())))
+        .submit
+        .answer(request(&submit_event(&first, &png_data_url())))
         .await;
     assert_eq!(submitted.status(), 200);
     let rejected = sessions
-        .submit(request(&submit_event(&first, &png_data_url())))
+        .submit
+        .answer(request(&submit_event(&first, &png_data_url())))
         .await;
     assert_eq!(rejected.status(), 409);
 
     let today = edgestate::time::utc_day(edgestate::time::now_ms());
     let mut resp = stack.redis().connect().await;
-    let mut count = async |key: String| -> i64 {
-        redis::cmd("GET")
-            .arg(format!("edgestate:local:stats:sessions:{key}"))
-            .query_async::<Option<i64>>(&mut resp)
-            .await
-            .unwrap()
-            .unwrap_or(0)
+    // A counter is sharded: its count is the sum of its shards.
+    let mut count = async |counter: String| -> i64 {
+        let mut shards = redis::cmd("MGET");
+        for shard in 0..edgestate::keys::COUNTER_SHARDS {
+            shards.arg(format!("edgestate:local:stats:sessions:{counter}:{shard}"));
+        }
+        let counts: Vec<Option<i64>> = shards.query_async(&mut resp).await.unwrap();
+        counts.into_iter().flatten().sum()
     };
     assert_eq!(count("created".into()).await, 2);
     assert_eq!(count(format!("created:{today}")).await, 2);
@@ -378,12 +394,17 @@ async fn redis_unreachable_is_503_with_retry_after_on_every_route() {
     app.redis = edgestate::redis::RedisClient::new(config).unwrap();
     let sessions = Sessions::new(&app);
     for response in [
-        sessions.create(request(&event("session-create"))).await,
         sessions
-            .get(request(&with_session_id(event("session-get"), id)))
+            .create
+            .answer(request(&event("session-create")))
             .await,
         sessions
-            .submit(request(&submit_event(id, &png_data_url())))
+            .get
+            .answer(request(&with_session_id(event("session-get"), id)))
+            .await,
+        sessions
+            .submit
+            .answer(request(&submit_event(id, &png_data_url())))
             .await,
     ] {
         let answer = answer(response);
@@ -400,7 +421,7 @@ async fn instances_share_sessions_and_exactly_one_of_50_concurrent_submits_wins(
 
     let id = create(&stack, &instances[0]).await;
     let get = with_session_id(event("session-get"), &id);
-    let polled = counted(&stack, 1, instances[1].get(request(&get))).await;
+    let polled = counted(&stack, 1, instances[1].get.answer(request(&get))).await;
     assert_eq!(
         polled.status, 200,
         "a session created on one instance is seen on another"
@@ -413,7 +434,7 @@ async fn instances_share_sessions_and_exactly_one_of_50_concurrent_submits_wins(
         png.extend_from_slice(format!("attempt {attempt}").as_bytes());
         let signature = format!("data:image/png;base64,{}", STANDARD.encode(png));
         let submit = submit_event(&id, &signature);
-        async move { (signature, instance.submit(request(&submit)).await) }
+        async move { (signature, instance.submit.answer(request(&submit)).await) }
     });
     let before = stack.rest_requests();
     let outcomes = join_all(submits).await;
@@ -434,6 +455,6 @@ async fn instances_share_sessions_and_exactly_one_of_50_concurrent_submits_wins(
         .count();
     assert_eq!((winners.len(), conflicts), (1, 49));
 
-    let polled = answer(instances[0].get(request(&get)).await);
+    let polled = answer(instances[0].get.answer(request(&get)).await);
     assert_eq!(polled.body["session"]["signatureData"], json!(winners[0]));
 }

@@ -1,14 +1,14 @@
 //! Unguessable identifiers: session ids are capabilities, token ids key the denylist.
 
-use crate::http::ApiError;
+/// The operating system's random number generator failed: no identifier can be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the system random number generator failed")]
+pub struct RandomUnavailable;
 
 /// 128 bits from the operating system's CSPRNG as 32 lowercase hex characters.
-pub fn random_id() -> Result<String, ApiError> {
+pub fn random_id() -> Result<String, RandomUnavailable> {
     let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
-        tracing::error!("the system random number generator failed");
-        ApiError::internal()
-    })?;
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| RandomUnavailable)?;
     Ok(hex(&bytes))
 }
 

@@ -1,12 +1,32 @@
 //! edgestate: stateful HTTP endpoints on AWS Lambda, with every piece of shared state in
-//! Redis over the Upstash REST protocol, so any number of instances behave as one.
+//! Redis over the Upstash REST protocol, so any number of instances behave as one. The
+//! contract every module here keeps (routes, envelope, limits, round trips, key schema,
+//! failure policy, configuration) is `docs/contract.md`.
 //!
-//! The Lambda binaries under `functions/` are thin: they read configuration, build the
-//! [`redis::RedisClient`] once per cold start and hand each request to a handler here.
+//! # Layout
+//!
+//! Read from the top: a Lambda binary in `functions/` builds an [`startup::App`] once per
+//! cold start and serves one [`route::Route`]; a route parses its request, binds its keys and
+//! arguments by name, and has the [`route::Runner`] send its Lua, behind the rate-limit
+//! prelude, to Redis as one script in one request. Arrows only point down this list:
+//!
+//! - **Routes**, one per file with its Lua beside it:
+//!   [`sessions`] (`create`, `get`, `submit`), [`accounts`] (`register`, `login`, `logout`,
+//!   `me`), [`guard`] (the token guard's two halves and the [`guard::Authorizer`]),
+//!   [`health`].
+//! - **The route runner**, [`route`]: script composition, the one request, the rate-limit
+//!   headers and the 429, and the [`route::Route`] trait whose `answer` every function calls.
+//! - **Domain services**: [`ratelimit`] (policies, algorithms and their Lua, the denial
+//!   cache; no HTTP), [`tokens`] (JWTs in memory), [`keys`] (the key schema).
+//! - **HTTP and Redis**: [`http`] (the envelope, [`http::ErrorCode`], reading requests),
+//!   [`redis`] (the Upstash REST client).
+//! - **Start-up**: [`startup`] (cold start and the serve loop), [`settings`] (the non-secret
+//!   settings), [`env`] (looking settings up), [`ssm`] (secrets from SSM Parameter Store),
+//!   [`telemetry`] (JSON logs).
+//! - **Leaves**, depending on nothing above: [`ids`], [`time`], [`secret`].
 
 pub mod accounts;
-pub mod authorizer;
-pub mod config;
+pub mod env;
 pub mod guard;
 pub mod health;
 pub mod http;
@@ -14,11 +34,11 @@ pub mod ids;
 pub mod keys;
 pub mod ratelimit;
 pub mod redis;
-pub mod request;
+pub mod route;
 pub mod secret;
-pub mod secrets;
 pub mod sessions;
 pub mod settings;
+pub mod ssm;
 pub mod startup;
 pub mod telemetry;
 pub mod time;

@@ -1,8 +1,8 @@
-//! The non-secret settings every function reads at cold start (SPEC §5).
+//! The non-secret settings every function reads at cold start (`docs/contract.md`, "Configuration").
 
 use std::time::Duration;
 
-use crate::config::{ConfigError, Lookup, bounded, parsed_or};
+use crate::env::{ConfigError, Lookup, bounded, parsed_or};
 use crate::ratelimit::RateLimitSettings;
 
 const DEFAULT_STAGE: &str = "local";

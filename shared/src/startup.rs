@@ -1,15 +1,14 @@
 //! The cold start every function shares, and the loop that serves requests after it.
 
-use std::future::Future;
+use lambda_http::{Error, service_fn};
 
-use lambda_http::{Body, Error, Request, Response, service_fn};
-
-use crate::config::{ConfigError, Lookup, ProcessEnv};
+use crate::env::{ConfigError, Lookup, ProcessEnv};
 use crate::keys::Keys;
 use crate::ratelimit::RateLimiter;
 use crate::redis::{RedisClient, RedisConfig, RedisError};
-use crate::secrets::{SecretsError, resolve};
+use crate::route::Route;
 use crate::settings::Settings;
+use crate::ssm::{SecretsError, resolve};
 use crate::tokens::{TokenConfig, Tokens};
 
 /// What a cold start builds once and every request then shares.
@@ -54,7 +53,7 @@ impl App {
 
 /// Initialises logging and builds the [`App`] from the environment, secrets fetched from
 /// SSM where `*_PARAM` names them. A missing or invalid setting stops the cold start with
-/// one clear log line (SPEC §5) and exit status 1, which Lambda reports as an init error.
+/// one clear log line and exit status 1, which Lambda reports as an init error.
 pub async fn cold_start() -> App {
     start(false).await.0
 }
@@ -90,16 +89,12 @@ fn stop(error: &StartupError) -> ! {
     std::process::exit(1)
 }
 
-/// Runs the Lambda event loop with a handler that always answers (its failures are
-/// already HTTP responses), so `main` stays one line.
-pub async fn serve<H, F>(handler: H) -> Result<(), Error>
-where
-    H: Fn(Request) -> F,
-    F: Future<Output = Response<Body>> + Send,
-{
-    lambda_http::run(service_fn(|request| {
-        let response = handler(request);
-        async move { Ok::<_, Error>(response.await) }
+/// Runs the Lambda event loop for one route; its failures are already HTTP responses, so
+/// the loop itself never fails a request.
+pub async fn serve(route: impl Route) -> Result<(), Error> {
+    let route = &route;
+    lambda_http::run(service_fn(move |request| async move {
+        Ok::<_, Error>(route.answer(request).await)
     }))
     .await
 }

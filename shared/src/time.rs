@@ -9,6 +9,11 @@ pub fn now_ms() -> u64 {
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
+/// Seconds since the Unix epoch, as JWT claims count time.
+pub fn now_seconds() -> u64 {
+    now_ms() / 1000
+}
+
 /// The last millisecond RFC 3339 can write (9999-12-31T23:59:59.999Z).
 const LAST_RFC3339_MS: u64 = 253_402_300_799_999;
 

@@ -5,9 +5,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use edgestate::redis::{
-    Command, Pipeline, RedisClient, RedisConfig, RedisError, Reply, Script, Unavailable,
-};
+use edgestate::redis::{Command, RedisClient, RedisConfig, RedisError, Reply, Script, Unavailable};
 use edgestate::secret::Secret;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
@@ -239,20 +237,39 @@ async fn malformed_bodies_are_protocol_errors() {
 }
 
 #[tokio::test]
-async fn pipeline_with_wrong_number_of_results_is_a_protocol_error() {
+async fn scripts_are_sent_at_most_once() {
+    let script = Script::new("bump", "return redis.call('INCR', KEYS[1])");
     let server = MockServer::start().await;
-    Mock::given(path("/pipeline"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"result": 1}])))
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
         .mount(&server)
         .await;
-    let pipeline = Pipeline::new()
-        .command(Command::new("INCR").arg("a"))
-        .command(Command::new("INCR").arg("b"));
-    let error = client(&server.uri(), Duration::from_secs(1))
-        .pipeline(&pipeline)
-        .await
-        .unwrap_err();
-    assert!(matches!(error, RedisError::Protocol(_)), "{error:?}");
+    let client = client(&server.uri(), Duration::from_secs(1));
+    let error = client.eval(&script.call().key("k")).await.unwrap_err();
+    assert!(
+        matches!(error, RedisError::Unavailable(Unavailable::Status(503))),
+        "{error:?}"
+    );
+    assert_eq!(requests_received(&server).await, 1, "a script after a 503");
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ok(json!(1)).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let client = self::client(&server.uri(), Duration::from_millis(300));
+    let error = client.eval(&script.call().key("k")).await.unwrap_err();
+    assert!(
+        matches!(error, RedisError::Unavailable(Unavailable::Timeout)),
+        "{error:?}"
+    );
+    // Give a (wrong) retry every chance to arrive before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        requests_received(&server).await,
+        1,
+        "a timed-out script is sent once"
+    );
 }
 
 fn noscript() -> ResponseTemplate {
@@ -328,112 +345,6 @@ async fn one_deadline_covers_a_script_resent_after_noscript() {
 }
 
 #[tokio::test]
-async fn scripts_and_writing_pipelines_are_sent_at_most_once() {
-    let script = Script::new("bump", "return redis.call('INCR', KEYS[1])");
-    let reads = Pipeline::new()
-        .command(Command::new("GET").arg("a"))
-        .command(Command::new("GET").arg("b"));
-    let writes = Pipeline::new()
-        .command(Command::new("GET").arg("a"))
-        .command(Command::new("INCR").arg("b"));
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
-    let client = client(&server.uri(), Duration::from_secs(1));
-
-    let error = client.eval(&script.call().key("k")).await.unwrap_err();
-    assert!(
-        matches!(error, RedisError::Unavailable(Unavailable::Status(503))),
-        "{error:?}"
-    );
-    assert_eq!(requests_received(&server).await, 1, "a script after a 503");
-    client.pipeline(&writes).await.unwrap_err();
-    assert_eq!(
-        requests_received(&server).await,
-        2,
-        "GET + INCR after a 503"
-    );
-    client.pipeline(&reads).await.unwrap_err();
-    assert!(
-        requests_received(&server).await > 3,
-        "a pipeline of reads is retried after a 503"
-    );
-
-    server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ok(json!(1)).set_delay(Duration::from_secs(3)))
-        .mount(&server)
-        .await;
-    let client = self::client(&server.uri(), Duration::from_millis(300));
-    let error = client.eval(&script.call().key("k")).await.unwrap_err();
-    assert!(
-        matches!(error, RedisError::Unavailable(Unavailable::Timeout)),
-        "{error:?}"
-    );
-    let error = client.pipeline(&writes).await.unwrap_err();
-    assert!(
-        matches!(error, RedisError::Unavailable(Unavailable::Timeout)),
-        "{error:?}"
-    );
-    // Give a (wrong) retry every chance to arrive before counting.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        requests_received(&server).await,
-        2,
-        "a timed-out script and a timed-out GET + INCR are each sent once"
-    );
-}
-
-#[tokio::test]
-async fn noscript_inside_a_pipeline_resends_only_that_script_by_source() {
-    let script = Script::new("double", "return ARGV[1] * 2");
-    let server = MockServer::start().await;
-    Mock::given(path("/"))
-        .respond_with(ok(json!(2)))
-        .mount(&server)
-        .await;
-    Mock::given(path("/pipeline"))
-        .and(body_json(json!([
-            ["INCR", "n"],
-            ["EVALSHA", script.sha1(), 0, 21],
-            ["GET", "k"]
-        ])))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"result": 1},
-            {"error": "NOSCRIPT No matching script. Please use EVAL."},
-            {"result": "dg=="}
-        ])))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/pipeline"))
-        .and(body_json(json!([["EVAL", "return ARGV[1] * 2", 0, 21]])))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"result": 42}])))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = client(&server.uri(), Duration::from_secs(1));
-    // Loads the script, so the pipeline below sends it by SHA-1.
-    client.eval(&script.call().arg(1_i64)).await.unwrap();
-
-    let pipeline = Pipeline::new()
-        .command(Command::new("INCR").arg("n"))
-        .script(script.call().arg(21_i64))
-        .command(Command::new("GET").arg("k"));
-    let results = client.pipeline(&pipeline).await.unwrap();
-    assert_eq!(
-        results,
-        vec![
-            Ok(Reply::Int(1)),
-            Ok(Reply::Int(42)),
-            Ok(Reply::Bytes(b"v".to_vec()))
-        ]
-    );
-}
-
-#[tokio::test]
 async fn sync_token_from_a_response_is_sent_with_the_next_request() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -456,26 +367,6 @@ async fn sync_token_from_a_response_is_sent_with_the_next_request() {
     let requests = server.received_requests().await.unwrap();
     assert!(!requests[0].headers.contains_key("upstash-sync-token"));
     assert_eq!(requests[1].headers["upstash-sync-token"], "sync-7");
-}
-
-#[tokio::test]
-async fn transaction_refused_as_a_whole_is_a_command_error() {
-    let server = MockServer::start().await;
-    Mock::given(path("/multi-exec"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "error": "EXECABORT Transaction discarded because of previous errors."
-        })))
-        .mount(&server)
-        .await;
-    let error = client(&server.uri(), Duration::from_secs(1))
-        .transaction(&[Command::new("SET").arg("k"), Command::new("INCR").arg("n")])
-        .await
-        .unwrap_err();
-    let RedisError::Command(command) = error else {
-        panic!("expected a command error, got {error:?}");
-    };
-    assert!(command.message.starts_with("EXECABORT"));
-    assert_eq!(command.command, "MULTI SET,INCR");
 }
 
 /// Logs at the most verbose level, through failures and successes, never contain the token

@@ -6,8 +6,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ssm::Client;
-use edgestate::config::{Lookup, Pairs, ProcessEnv};
-use edgestate::secrets::{self, SecretsError};
+use edgestate::env::{Lookup, Pairs, ProcessEnv};
+use edgestate::ssm::{self, SecretsError};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -38,7 +38,7 @@ async fn ssm_client(server: &MockServer) -> Client {
         .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(10)))
         .load()
         .await;
-    secrets::ssm_client(&sdk)
+    ssm::ssm_client(&sdk)
 }
 
 fn parameter(name: &str, value: &str) -> Value {
@@ -91,7 +91,7 @@ async fn secrets_come_from_ssm_in_one_decrypting_request() {
         .await;
     let base = env(&[BOTH_PARAMS[0], BOTH_PARAMS[1], ("STAGE", "staging")]);
 
-    let resolved = secrets::resolve_with(base, &ssm_client(&server).await)
+    let resolved = ssm::resolve_with(base, &ssm_client(&server).await)
         .await
         .unwrap();
 
@@ -135,7 +135,7 @@ async fn plain_env_vars_need_no_ssm_and_no_aws_configuration() {
         ("JWT_PREVIOUS_SECRET_PARAM", "   "), // blank counts as unset
     ]);
     // The production entry point: it would need a region and credentials to build a client.
-    let resolved = tokio::time::timeout(Duration::from_secs(1), secrets::resolve(base))
+    let resolved = tokio::time::timeout(Duration::from_secs(1), ssm::resolve(base))
         .await
         .expect("no network call")
         .unwrap();
@@ -153,7 +153,7 @@ async fn plain_env_vars_need_no_ssm_and_no_aws_configuration() {
 async fn a_given_client_is_not_called_without_any_param() {
     let server = MockServer::start().await;
     let base = env(&[("JWT_SECRET", "a-plain-jwt-secret-of-32-bytes!!")]);
-    let resolved = secrets::resolve_with(base, &ssm_client(&server).await)
+    let resolved = ssm::resolve_with(base, &ssm_client(&server).await)
         .await
         .unwrap();
     assert_eq!(
@@ -176,7 +176,7 @@ async fn a_missing_parameter_is_named() {
         .await;
     let base = env(&BOTH_PARAMS);
 
-    let error = secrets::resolve_with(base, &ssm_client(&server).await)
+    let error = ssm::resolve_with(base, &ssm_client(&server).await)
         .await
         .unwrap_err();
 
@@ -195,7 +195,7 @@ async fn an_empty_parameter_is_refused() {
         .mount(&server)
         .await;
     let base = env(&[("JWT_SECRET_PARAM", "/app/jwt")]);
-    let error = secrets::resolve_with(base, &ssm_client(&server).await)
+    let error = ssm::resolve_with(base, &ssm_client(&server).await)
         .await
         .unwrap_err();
     assert_eq!(
@@ -211,7 +211,7 @@ async fn a_setting_given_both_ways_is_refused_before_any_call() {
         ("JWT_SECRET", "a-plain-jwt-secret-of-32-bytes!!"),
         ("JWT_SECRET_PARAM", "/app/jwt"),
     ]);
-    let error = secrets::resolve_with(base, &ssm_client(&server).await)
+    let error = ssm::resolve_with(base, &ssm_client(&server).await)
         .await
         .unwrap_err();
     assert_eq!(
@@ -243,7 +243,7 @@ async fn access_denied_names_the_parameters_and_the_error_code() {
         ("JWT_PREVIOUS_SECRET_PARAM", "/app/jwt-previous"),
     ]);
 
-    let error = secrets::resolve_with(base, &ssm_client(&server).await)
+    let error = ssm::resolve_with(base, &ssm_client(&server).await)
         .await
         .unwrap_err();
 
@@ -270,7 +270,7 @@ async fn a_server_error_is_retried_then_reported() {
         .await;
     let base = env(&[("UPSTASH_REDIS_REST_TOKEN_PARAM", "/app/redis-token")]);
 
-    let error = secrets::resolve_with(base, &ssm_client(&server).await)
+    let error = ssm::resolve_with(base, &ssm_client(&server).await)
         .await
         .unwrap_err();
 
@@ -296,7 +296,7 @@ async fn an_unreadable_answer_does_not_leak_its_body() {
         .await;
     let base = env(&[("JWT_SECRET_PARAM", "/app/jwt")]);
 
-    let error = secrets::resolve_with(base, &ssm_client(&server).await)
+    let error = ssm::resolve_with(base, &ssm_client(&server).await)
         .await
         .unwrap_err();
 
@@ -321,7 +321,7 @@ async fn an_unreachable_ssm_is_reported_within_the_time_limit() {
         .await;
     let base = env(&[("JWT_SECRET_PARAM", "/app/jwt")]);
 
-    let error = secrets::resolve_with(base, &secrets::ssm_client(&sdk))
+    let error = ssm::resolve_with(base, &ssm::ssm_client(&sdk))
         .await
         .unwrap_err();
 
@@ -382,7 +382,7 @@ async fn child_resolves_from_the_process_env() {
     if std::env::var_os(CHILD).is_none() {
         return; // `cargo test -- --ignored` without the environment the parent sets up
     }
-    let resolved = secrets::resolve(ProcessEnv).await.unwrap();
+    let resolved = ssm::resolve(ProcessEnv).await.unwrap();
     assert_eq!(resolved.get("JWT_SECRET").as_deref(), Some(JWT_VALUE));
     assert_eq!(resolved.get("AWS_REGION").as_deref(), Some("eu-west-1"));
 }

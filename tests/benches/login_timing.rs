@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use edgestate::accounts::{Accounts, Registration};
+use edgestate::accounts::{Accounts, Register};
+use edgestate::route::Route;
 use serde_json::json;
 use testkit::bench::{print_header, print_row, summarise, unlimited_settings};
 use testkit::events::{event, request, with_body, with_source_ip};
@@ -20,14 +21,14 @@ const PASSWORD: &str = "correct horse battery staple";
 async fn main() {
     let stack = Stack::start().await;
     let app = stack.app_with(unlimited_settings());
-    let registration = Registration::new(&app);
+    let registration = Register::new(&app);
     let accounts = Accounts::new(&app, test_tokens());
-    accounts.warm_up_login();
+    accounts.login.warm_up();
 
     let credentials =
         |email: &str, password: &str| json!({"email": email, "password": password}).to_string();
     let registered = registration
-        .register(request(&with_body(
+        .answer(request(&with_body(
             event("auth-register"),
             &credentials("known@example.com", PASSWORD),
         )))
@@ -42,7 +43,7 @@ async fn main() {
         let accounts = &accounts;
         async move {
             let started = Instant::now();
-            let response = accounts.login(request(&event)).await;
+            let response = accounts.login.answer(request(&event)).await;
             assert_eq!(response.status(), 401);
             started.elapsed()
         }

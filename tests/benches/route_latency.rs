@@ -9,7 +9,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use edgestate::accounts::{Accounts, Registration};
+use edgestate::accounts::{Accounts, Register};
+use edgestate::route::Route;
 use edgestate::sessions::Sessions;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
@@ -52,7 +53,7 @@ async fn main() {
     let stack = Stack::start().await;
     let app = stack.app_with(unlimited_settings());
     let sessions = Sessions::new(&app);
-    let registration = Registration::new(&app);
+    let registration = Register::new(&app);
     let accounts = Accounts::new(&app, test_tokens());
     let ip = |i: usize| format!("10.1.{}.{}", i / 250, i % 250);
 
@@ -69,19 +70,23 @@ async fn main() {
     route(&stack, "POST /signature-session/create", 201, |i| {
         let create = with_source_ip(create.clone(), &ip(i));
         let sessions = &sessions;
-        async move { sessions.create(request(&create)).await }
+        async move { sessions.create.answer(request(&create)).await }
     })
     .await;
     for _ in 0..SAMPLES {
-        let response = sessions.create(request(&create)).await;
+        let response = sessions.create.answer(request(&create)).await;
         ids.push(body(&response)["sessionId"].as_str().unwrap().to_owned());
     }
     route(&stack, "GET /signature-session/{id}", 200, |i| {
-        sessions.get(request(&with_session_id(event("session-get"), &ids[i])))
+        sessions
+            .get
+            .answer(request(&with_session_id(event("session-get"), &ids[i])))
     })
     .await;
     route(&stack, "POST /signature-session/{id}/submit", 200, |i| {
-        sessions.submit(request(&with_session_id(event("session-submit"), &ids[i])))
+        sessions
+            .submit
+            .answer(request(&with_session_id(event("session-submit"), &ids[i])))
     })
     .await;
 
@@ -89,28 +94,33 @@ async fn main() {
         json!({"email": format!("user{i}@example.com"), "password": PASSWORD}).to_string()
     };
     route(&stack, "POST /auth/register", 201, |i| {
-        registration.register(request(&with_body(event("auth-register"), &credentials(i))))
+        registration.answer(request(&with_body(event("auth-register"), &credentials(i))))
     })
     .await;
     let mut tokens = Vec::with_capacity(SAMPLES);
     route(&stack, "POST /auth/login", 200, |i| {
         let login = with_body(event("auth-login"), &credentials(i));
         let accounts = &accounts;
-        async move { accounts.login(request(&login)).await }
+        async move { accounts.login.answer(request(&login)).await }
     })
     .await;
     for i in 0..SAMPLES {
         let response = accounts
-            .login(request(&with_body(event("auth-login"), &credentials(i))))
+            .login
+            .answer(request(&with_body(event("auth-login"), &credentials(i))))
             .await;
         tokens.push(body(&response)["token"].as_str().unwrap().to_owned());
     }
     route(&stack, "GET /auth/me", 200, |i| {
-        accounts.me(request(&with_bearer(event("auth-me"), &tokens[i])))
+        accounts
+            .me
+            .answer(request(&with_bearer(event("auth-me"), &tokens[i])))
     })
     .await;
     route(&stack, "POST /auth/logout", 200, |i| {
-        accounts.logout(request(&with_bearer(event("auth-logout"), &tokens[i])))
+        accounts
+            .logout
+            .answer(request(&with_bearer(event("auth-logout"), &tokens[i])))
     })
     .await;
 }

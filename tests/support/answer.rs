@@ -24,7 +24,7 @@ pub fn answer(response: Response<Body>) -> Answer {
 }
 
 /// Runs one handler call and checks it cost exactly `trips` REST requests, counted at
-/// upstash-local: the round-trip budget of SPEC §3.
+/// upstash-local: the round-trip budget of `docs/contract.md`.
 pub async fn counted<F: Future<Output = Response<Body>>>(
     stack: &Stack,
     trips: u64,

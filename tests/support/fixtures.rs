@@ -1,6 +1,7 @@
 //! State a test needs to exist before the request under test.
 
-use edgestate::accounts::{Accounts, Registration};
+use edgestate::accounts::{Accounts, Register};
+use edgestate::route::Route;
 use edgestate::sessions::Sessions;
 use serde_json::{Value, json};
 
@@ -11,7 +12,8 @@ use crate::{Stack, test_tokens};
 /// A fresh signature session, created through the handler as a client would; its id.
 pub async fn created_session(stack: &Stack) -> String {
     let response = Sessions::new(&stack.app())
-        .create(request(&event("session-create")))
+        .create
+        .answer(request(&event("session-create")))
         .await;
     answer(response).body["sessionId"]
         .as_str()
@@ -27,9 +29,7 @@ pub fn credentials(email: &str, password: &str) -> String {
 /// An account, registered through the handler as a client would; its `user` object.
 pub async fn registered_user(stack: &Stack, email: &str, password: &str) -> Value {
     let register = with_body(event("auth-register"), &credentials(email, password));
-    let response = Registration::new(&stack.app())
-        .register(request(&register))
-        .await;
+    let response = Register::new(&stack.app()).answer(request(&register)).await;
     let created = answer(response);
     assert_eq!(created.status, 201, "registering {email}: {}", created.body);
     created.body["user"].clone()
@@ -39,7 +39,8 @@ pub async fn registered_user(stack: &Stack, email: &str, password: &str) -> Valu
 pub async fn login_token(stack: &Stack, email: &str, password: &str) -> String {
     let login = with_body(event("auth-login"), &credentials(email, password));
     let response = Accounts::new(&stack.app(), test_tokens())
-        .login(request(&login))
+        .login
+        .answer(request(&login))
         .await;
     let login = answer(response);
     assert_eq!(login.status, 200, "logging in {email}: {}", login.body);

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod events;
 pub mod fixtures;
 mod lambda;
+pub mod limits;
 mod stack;
 
 pub use lambda::{LambdaProcess, Outcome};

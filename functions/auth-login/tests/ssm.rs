@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use edgestate::guard::now_seconds;
+use edgestate::time::now_seconds;
 use serde_json::{Value, json};
 use testkit::events::event;
 use testkit::fixtures::registered_user;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use edgestate::accounts::Accounts;
+use edgestate::route::Route;
 use serde_json::json;
 use testkit::events::{event, request, with_bearer};
 use testkit::fixtures::{login_token, registered_user};
@@ -15,7 +16,10 @@ const PASSWORD: &str = "correct horse battery staple";
 /// `GET /auth/me` answered by another instance than the logout process: its status.
 async fn me_status(stack: &Stack, token: &str) -> u16 {
     let me = Accounts::new(&stack.app(), test_tokens());
-    let response = me.me(request(&with_bearer(event("auth-me"), token))).await;
+    let response = me
+        .me
+        .answer(request(&with_bearer(event("auth-me"), token)))
+        .await;
     response.status().as_u16()
 }
 

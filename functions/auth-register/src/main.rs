@@ -1,9 +1,9 @@
 //! `POST /auth/register` Lambda: creates an account.
 
-use edgestate::accounts::Registration;
+use edgestate::accounts::Register;
+use edgestate::startup::{cold_start, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let registration = Registration::new(&edgestate::startup::cold_start().await);
-    edgestate::startup::serve(|request| registration.register(request)).await
+    serve(Register::new(&cold_start().await)).await
 }

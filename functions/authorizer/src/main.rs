@@ -1,6 +1,6 @@
 //! The HttpApi's default Lambda authorizer (payload 2.0, simple responses).
 
-use edgestate::authorizer::Authorizer;
+use edgestate::guard::Authorizer;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]

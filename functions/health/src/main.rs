@@ -1,7 +1,9 @@
 //! `GET /health` Lambda: reports whether this instance can reach Redis.
 
+use edgestate::health::Health;
+use edgestate::startup::{cold_start, serve};
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let app = edgestate::startup::cold_start().await;
-    edgestate::startup::serve(|_request| edgestate::health::check(&app.redis)).await
+    serve(Health::new(cold_start().await.redis)).await
 }

@@ -1,9 +1,9 @@
 //! `POST /signature-session/create` Lambda: starts a signature session.
 
-use edgestate::sessions::Sessions;
+use edgestate::sessions::CreateSession;
+use edgestate::startup::{cold_start, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let sessions = Sessions::new(&edgestate::startup::cold_start().await);
-    edgestate::startup::serve(|request| sessions.create(request)).await
+    serve(CreateSession::new(&cold_start().await)).await
 }

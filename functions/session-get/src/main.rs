@@ -1,9 +1,9 @@
 //! `GET /signature-session/{sessionId}` Lambda: polls a signature session.
 
-use edgestate::sessions::Sessions;
+use edgestate::sessions::GetSession;
+use edgestate::startup::{cold_start, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let sessions = Sessions::new(&edgestate::startup::cold_start().await);
-    edgestate::startup::serve(|request| sessions.get(request)).await
+    serve(GetSession::new(&cold_start().await)).await
 }

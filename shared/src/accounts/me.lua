@@ -1,8 +1,13 @@
--- GET /auth/me after the rate-limit prelude: the guard, then the user.
--- route_key(1) deny:{jti}, (2) user:{sub}; route_arg(1) the token's version
--- Route value: {token_version, email, created_at}, or nil when the token is not live.
+-- GET /auth/me, after the limiter prelude: the guard, then the user.
+-- Answers {id, token_version, email, created_at}, or nil when the token is not live.
+local denied_token = KEYS[1]
+local user = KEYS[2]
+local user_id = ARGV[1]
+local token_version = ARGV[2]
+
 local head = rl_enforce()
 if head[1] ~= 1 then
   return head
 end
-return rl_reply(head, guard_live(route_key(1), route_key(2), route_arg(1), 'email', 'created_at'))
+return rl_reply(head, guard_live(denied_token, user, user_id, token_version,
+  'email', 'created_at'))

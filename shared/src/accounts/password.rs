@@ -5,8 +5,6 @@ use std::sync::LazyLock;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 
-use crate::http::ApiError;
-
 const MEMORY_KIB: u32 = 19_456;
 const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
@@ -27,15 +25,20 @@ fn random_password() -> String {
     crate::ids::random_id().unwrap_or_default()
 }
 
+/// Hashing failed at the named step (a server fault, never seen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashFailed(&'static str);
+
 /// The PHC string of `password` with a fresh random salt. CPU-bound (tens of ms): call it
 /// from `spawn_blocking`.
-pub fn hash(password: &str) -> Result<String, ApiError> {
+pub fn hash(password: &str) -> Result<String, HashFailed> {
     let mut salt = [0u8; SALT_BYTES];
-    aws_lc_rs::rand::fill(&mut salt).map_err(|_| failed("salt generation"))?;
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| HashFailed("salt generation"))?;
     hasher()
         .hash_password_with_salt(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|_| failed("hashing"))
+        .map_err(|_| HashFailed("hashing"))
 }
 
 /// Whether `password` matches `phc`; a malformed stored hash never matches. With no stored
@@ -61,11 +64,6 @@ pub fn verify(password: &str, phc: Option<&str>) -> bool {
 /// Computes the dummy hash now, at cold start, rather than in the first unknown-email login.
 pub fn warm_up() {
     LazyLock::force(&DUMMY_HASH);
-}
-
-fn failed(step: &str) -> ApiError {
-    tracing::error!(step, "password hashing failed");
-    ApiError::internal()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::http::ApiError;
-use crate::request::{invalid_field, string_field};
+use crate::http::request::{invalid_field, string_field};
 
 pub const EMAIL_MAX_CHARS: usize = 254;
 pub const PASSWORD_MIN_CHARS: usize = 8;
@@ -74,7 +74,7 @@ mod tests {
             json!(42),
         ] {
             let error = email(&body(json!({ "email": bad }))).unwrap_err();
-            assert_eq!(error.status.as_u16(), 400, "{bad}");
+            assert_eq!(error.status().as_u16(), 400, "{bad}");
             assert_eq!(error.extra["field"], json!("email"));
         }
         let longest = format!("{}@example.com", "a".repeat(242));

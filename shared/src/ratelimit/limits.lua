@@ -1,32 +1,26 @@
--- The rate-limit prelude of every route script, composed at compile time after one
--- algorithm's RL_ALGORITHM / rl_check / rl_commit, so a route's limits and its work are one
--- round trip.
---
--- Call layout:
---   ARGV[1] number of limiters n; ARGV[2] '1' to fail open when a limiter cannot be read
---   limiter i of n: KEYS[i]; ARGV[3i] limit, ARGV[3i+1] window (ms), ARGV[3i+2] '1' to
---   consume, '0' to check only, 'r' to consume only when the key already holds a record (a
---   limiter that counts only failures: once some are on record, an attempt counts at once,
---   so concurrent attempts cannot all pass one check; with none, the caller counts a failure
---   later, when it is known)
---   the route's own keys follow at KEYS[n+1..], its arguments at ARGV[3n+3..]
--- Reply head: {status, limiter index, remaining, reset ms, retry ms}; status 1 allowed,
--- 0 denied (by the limiter at that index), -1 that limiter could not be read.
+-- The rate-limit prelude of every route script, after one algorithm's RL_ALGORITHM /
+-- rl_check / rl_commit and before the route's own Lua, so a route's limits and its work are
+-- one round trip. The limiters' keys and arguments come after the route's, so the route reads
+-- its own as KEYS[1..] and ARGV[1..]:
+--   KEYS: route keys..., then one key per limiter
+--   ARGV: route args..., then per limiter: limit, window (ms), spend; then fail-open ('1' or
+--         '0'), then the number of limiters n
+-- spend is '1' to consume, or 'r' to consume only when the key already holds a record (a
+-- limiter that counts only failures: once some are on record, an attempt counts at once, so
+-- concurrent attempts cannot all pass one check; with none, the caller counts a failure
+-- later, when it is known).
+-- rl_enforce answers the reply head {status, limiter index, remaining, reset ms, retry ms};
+-- status 1 allowed, 0 denied (by the limiter at that index), -1 that limiter could not be read.
 
-local RL_COUNT = tonumber(ARGV[1])
-local RL_FAIL_OPEN = ARGV[2] == '1'
+local RL_COUNT = tonumber(ARGV[#ARGV])
+local RL_FAIL_OPEN = ARGV[#ARGV - 1] == '1'
+local RL_FIRST_KEY = #KEYS - RL_COUNT
+local RL_FIRST_ARG = #ARGV - 2 - 3 * RL_COUNT
 
-local function route_key(i)
-  return KEYS[RL_COUNT + i]
-end
-
-local function route_arg(i)
-  return ARGV[3 * RL_COUNT + 2 + i]
-end
-
--- The route's arguments from the i-th on, as a list (for a command that takes them all).
-local function route_args(i)
-  return unpack(ARGV, 3 * RL_COUNT + 2 + i)
+-- Limiter i's key and its arguments: limit, window (ms), spend.
+local function rl_limiter(i)
+  local at = RL_FIRST_ARG + 3 * (i - 1)
+  return KEYS[RL_FIRST_KEY + i], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), ARGV[at + 3]
 end
 
 local function rl_now_ms()
@@ -69,8 +63,8 @@ local function rl_enforce()
   local checks = {}
   local spends = {}
   for i = 1, RL_COUNT do
-    local ok, check = pcall(rl_load_and_check, KEYS[i], tonumber(ARGV[3 * i]),
-      tonumber(ARGV[3 * i + 1]), now)
+    local key, limit, window, spend = rl_limiter(i)
+    local ok, check = pcall(rl_load_and_check, key, limit, window, now)
     if not ok then
       if RL_FAIL_OPEN then
         return allowed
@@ -80,9 +74,8 @@ local function rl_enforce()
     if check.allowed == 0 then
       return {0, i, 0, check.reset, check.retry}
     end
-    local mode = ARGV[3 * i + 2]
-    spends[i] = mode == '1' or (mode == 'r' and check.recorded)
-    -- A limiter that is only checked has not spent this request.
+    spends[i] = spend == '1' or (spend == 'r' and check.recorded)
+    -- A limiter that did not spend this request still has it.
     if not spends[i] then
       check.remaining = check.remaining + 1
     end
@@ -93,10 +86,11 @@ local function rl_enforce()
   end
   for i = 1, RL_COUNT do
     if spends[i] then
+      local key, _, window = rl_limiter(i)
       if checks[i].foreign then
-        redis.call('DEL', KEYS[i])
+        redis.call('DEL', key)
       end
-      rl_commit(KEYS[i], checks[i], tonumber(ARGV[3 * i + 1]), now)
+      rl_commit(key, checks[i], window, now)
     end
   end
   return allowed

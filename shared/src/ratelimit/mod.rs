@@ -2,84 +2,30 @@
 //! requests across instances gains an attacker nothing (the Node version's `Map` did).
 //!
 //! Each algorithm is one Lua unit (`gcra.lua`, `fixed.lua`, `sliding.lua`) defining
-//! `rl_check` and `rl_commit`; `limits.lua` applies any number of limiters with them on
-//! Redis server time. A route's script is composed at compile time from an algorithm, the
-//! prelude and the route's own Lua ([`route_script!`]), so the limits and the route's work
-//! share one round trip, and all three algorithm variants exist so configuration can pick.
+//! `rl_check` and `rl_commit`; `limits.lua` applies any number of limiters with them on Redis
+//! server time. The route runner (`crate::route`) puts this prelude in front of a route's own
+//! Lua so the limits and the route's work share one round trip; this module knows nothing of
+//! HTTP. Its port is narrow: [`RateLimiter::bind`] adds limiters to a script call,
+//! [`RateLimiter::decide`] reads their verdict from the reply, [`RateLimiter::remembered`]
+//! answers a recent denial from memory, and [`RateLimiter::hit`] / [`RateLimiter::reset`]
+//! count or clear a limiter on their own.
 
 mod denials;
 mod policy;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use lambda_http::{Body, Request, Response};
-
-use crate::http::{ApiError, respond};
 use crate::keys::Keys;
-use crate::redis::{RedisClient, RedisError, Reply, Script, ScriptCall};
-use crate::request::client_ip;
+use crate::redis::{Command, RedisClient, RedisError, Reply, Script, ScriptCall};
 
 use denials::{Denial, DenialCache};
 pub use policy::{Algorithm, Policy, RateLimitSettings};
 
-/// A route script in all three algorithm variants: `route_script!("name", "lua source")`,
-/// where the source may be `include_str!("route.lua")` of the calling module. The route's
-/// Lua runs after the prelude and starts with `local head = rl_enforce()`.
-macro_rules! route_script {
-    ($name:literal, $($route:tt)+) => {
-        $crate::ratelimit::RouteScript::new(
-            $name,
-            [
-                concat!(
-                    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/ratelimit/gcra.lua")),
-                    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/ratelimit/limits.lua")),
-                    $($route)+
-                ),
-                concat!(
-                    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/ratelimit/fixed.lua")),
-                    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/ratelimit/limits.lua")),
-                    $($route)+
-                ),
-                concat!(
-                    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/ratelimit/sliding.lua")),
-                    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/ratelimit/limits.lua")),
-                    $($route)+
-                ),
-            ],
-        )
-    };
-}
-pub(crate) use route_script;
+/// The prelude between an algorithm's unit and a route's Lua.
+pub const PRELUDE: &str = include_str!("limits.lua");
 
-/// One route's Lua in each algorithm's variant, in [`Algorithm::ALL`] order.
-#[derive(Debug)]
-pub struct RouteScript {
-    variants: [Script; 3],
-}
-
-impl RouteScript {
-    pub fn new(name: &'static str, sources: [&'static str; 3]) -> RouteScript {
-        RouteScript {
-            variants: sources.map(|source| Script::new(name, source)),
-        }
-    }
-
-    fn variant(&self, algorithm: Algorithm) -> &Script {
-        let index = Algorithm::ALL
-            .iter()
-            .position(|candidate| *candidate == algorithm)
-            .unwrap_or(0);
-        &self.variants[index]
-    }
-}
-
-/// Limits only, no route work: peeking, and consuming after the fact (a failed login).
-static LIMITS_ONLY: std::sync::LazyLock<RouteScript> =
-    std::sync::LazyLock::new(|| route_script!("rate_limit", "return rl_enforce()\n"));
-
-/// The limiters of SPEC §2.
+/// The limiters (`docs/contract.md`, "Rate limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limiter {
     /// Every request but `/health`, per client IP.
@@ -115,7 +61,6 @@ pub struct Limit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Spend {
     Always,
-    Never,
     IfOnRecord,
 }
 
@@ -123,32 +68,18 @@ impl Spend {
     fn wire(self) -> &'static str {
         match self {
             Spend::Always => "1",
-            Spend::Never => "0",
             Spend::IfOnRecord => "r",
         }
     }
 }
 
 impl Limit {
-    /// The API-wide limit on a request: per client IP, as API Gateway saw it.
-    pub fn api(request: &Request) -> Limit {
-        Limit::consume(Limiter::Api, client_ip(request))
-    }
-
     /// Every request counts.
     pub fn consume(limiter: Limiter, identifier: impl Into<String>) -> Limit {
         Limit {
             limiter,
             identifier: identifier.into(),
             spend: Spend::Always,
-        }
-    }
-
-    /// Only checks that one more request would be allowed (a peek).
-    pub fn check(limiter: Limiter, identifier: impl Into<String>) -> Limit {
-        Limit {
-            spend: Spend::Never,
-            ..Limit::consume(limiter, identifier)
         }
     }
 
@@ -163,6 +94,10 @@ impl Limit {
             spend: Spend::IfOnRecord,
             ..Limit::consume(limiter, identifier)
         }
+    }
+
+    pub fn limiter(&self) -> Limiter {
+        self.limiter
     }
 
     fn denial_key(&self) -> String {
@@ -189,88 +124,28 @@ pub struct Decision {
     pub retry_after: Duration,
 }
 
-impl Decision {
-    /// 429 `rate_limited` with `Retry-After` in whole seconds, rounded up.
-    pub fn rejection(&self) -> ApiError {
-        let seconds = whole_seconds(self.retry_after).max(1);
-        ApiError {
-            retry_after: Some(seconds),
-            ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("Too many requests, retry in {seconds} s"),
-            )
-        }
-    }
-
-    /// `RateLimit-Policy` and `RateLimit` (IETF httpapi draft) and the `X-RateLimit-*`
-    /// headers clients of the Node API already read (`Reset` in epoch seconds).
-    pub fn write_headers(&self, headers: &mut HeaderMap) {
-        let name = self.limiter.name();
-        let reset = whole_seconds(self.reset);
-        let reset_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |now| whole_seconds(now + self.reset));
-        let values = [
-            (
-                "ratelimit-policy",
-                format!(
-                    "\"{name}\";q={};w={}",
-                    self.policy.limit,
-                    self.policy.window.as_secs()
-                ),
-            ),
-            (
-                "ratelimit",
-                format!("\"{name}\";r={};t={reset}", self.remaining),
-            ),
-            ("x-ratelimit-limit", self.policy.limit.to_string()),
-            ("x-ratelimit-remaining", self.remaining.to_string()),
-            ("x-ratelimit-reset", reset_at.to_string()),
-        ];
-        for (header, value) in values {
-            if let Ok(value) = HeaderValue::try_from(value) {
-                headers.insert(HeaderName::from_static(header), value);
-            }
-        }
-    }
+/// Why the limiters gave no decision.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error(transparent)]
+    Redis(#[from] RedisError),
+    /// The limiter's key holds something that is not its state (failing closed).
+    #[error("the state of limiter {0} cannot be read")]
+    Unreadable(&'static str),
 }
 
-/// A route script's one value after the rate-limit head.
-pub fn route_value(values: Vec<Reply>) -> Result<Reply, RedisError> {
-    values
-        .into_iter()
-        .next()
-        .ok_or_else(|| RedisError::Protocol("a route script answered no value".to_owned()))
-}
+/// The length of the head `{status, index, remaining, reset ms, retry ms}` of a reply.
+const HEAD_LEN: usize = 5;
 
-fn whole_seconds(duration: Duration) -> u64 {
-    duration.as_millis().div_ceil(1000) as u64
-}
-
-/// Carries a request's decision to its response, whatever the response turns out to be.
-#[derive(Debug, Default)]
-pub struct Meter(Option<Decision>);
-
-impl Meter {
-    /// Runs a route's handler with a fresh meter, and answers its outcome (success or error)
-    /// with the headers of whatever the limiters decided on the way.
-    pub async fn metered(
-        handler: impl AsyncFnOnce(&mut Meter) -> Result<Response<Body>, ApiError>,
-    ) -> Response<Body> {
-        let mut meter = Meter::default();
-        let outcome = handler(&mut meter).await;
-        meter.respond(outcome)
-    }
-
-    fn respond(self, outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
-        let mut response = respond(outcome);
-        if let Some(decision) = &self.0 {
-            decision.write_headers(response.headers_mut());
-        }
-        response
-    }
-}
+/// Limits only, no route work: a failure counted after the route's round trip.
+static LIMITS_ONLY: LazyLock<[Script; 3]> = LazyLock::new(|| {
+    Algorithm::ALL.map(|algorithm| {
+        Script::key_locked(
+            "rate_limit",
+            &format!("{}{PRELUDE}return rl_enforce()\n", algorithm.lua()),
+        )
+    })
+});
 
 /// The limiters of one instance: policies, key names, and the denials it remembers.
 #[derive(Debug, Clone)]
@@ -289,6 +164,10 @@ impl RateLimiter {
         }
     }
 
+    pub fn algorithm(&self) -> Algorithm {
+        self.settings.algorithm
+    }
+
     pub fn policy(&self, limiter: Limiter) -> Policy {
         match limiter {
             Limiter::Api => self.settings.api,
@@ -298,114 +177,9 @@ impl RateLimiter {
         }
     }
 
-    /// Runs a route script under `limits`: a denial this instance remembers is answered
-    /// without Redis; otherwise the limits and the route's work (`route` adds its keys and
-    /// arguments to the call) go to Redis in one round trip. Answers the route's values.
-    pub async fn run<'s>(
-        &self,
-        redis: &RedisClient,
-        script: &'s RouteScript,
-        limits: &[Limit],
-        route: impl FnOnce(ScriptCall<'s>) -> ScriptCall<'s>,
-        meter: &mut Meter,
-    ) -> Result<Vec<Reply>, ApiError> {
-        self.precheck(limits, meter)?;
-        let call = route(self.call(script, limits));
-        let reply = redis.eval(&call).await?;
-        let (decision, values) = self.decide(limits, reply)?;
-        let outcome = if decision.allowed {
-            Ok(values)
-        } else {
-            Err(decision.rejection())
-        };
-        meter.0 = Some(decision);
-        outcome
-    }
-
-    /// Refuses at once, without Redis, a request that one of `limits` denied recently on this
-    /// instance. [`RateLimiter::run`] does this itself; call it first only to skip costly
-    /// work (hashing a password) before the route's round trip.
-    pub fn precheck(&self, limits: &[Limit], meter: &mut Meter) -> Result<(), ApiError> {
-        match self.remembered_denial(limits) {
-            Some(denial) => {
-                let rejection = denial.rejection();
-                meter.0 = Some(denial);
-                Err(rejection)
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// How the limiter stands for `identifier`, consuming nothing: what one more request
-    /// would get.
-    pub async fn peek(
-        &self,
-        redis: &RedisClient,
-        limiter: Limiter,
-        identifier: &str,
-    ) -> Result<Decision, ApiError> {
-        self.limits_only(redis, &[Limit::check(limiter, identifier)])
-            .await
-    }
-
-    /// Consumes one request from each limit, with no route work: for a limiter that counts
-    /// an outcome known only after the route's round trip (a failed login).
-    pub async fn hit(&self, redis: &RedisClient, limits: &[Limit]) -> Result<Decision, ApiError> {
-        self.limits_only(redis, limits).await
-    }
-
-    /// Gives `identifier` its full allowance back (a successful login clears failures), and
-    /// forgets this instance's remembered denial of it.
-    pub async fn reset(
-        &self,
-        redis: &RedisClient,
-        limiter: Limiter,
-        identifier: &str,
-    ) -> Result<(), RedisError> {
-        self.denials.forget(&denial_key(limiter, identifier));
-        let key = self.keys.rate_limit(limiter.name(), identifier);
-        redis
-            .command(&crate::redis::Command::new("DEL").arg(key).idempotent())
-            .await
-            .map(drop)
-    }
-
-    /// The script call with the limiters' keys and arguments in the layout of `limits.lua`.
-    pub fn call<'s>(&self, script: &'s RouteScript, limits: &[Limit]) -> ScriptCall<'s> {
-        let mut call = script
-            .variant(self.settings.algorithm)
-            .call()
-            .arg(limits.len())
-            .arg(if self.settings.fail_open { "1" } else { "0" });
-        for limit in limits {
-            let policy = self.policy(limit.limiter);
-            call = call
-                .key(
-                    self.keys
-                        .rate_limit(limit.limiter.name(), &limit.identifier),
-                )
-                .arg(policy.limit)
-                .arg(policy.window.as_millis() as u64)
-                .arg(limit.spend.wire());
-        }
-        call
-    }
-
-    async fn limits_only(
-        &self,
-        redis: &RedisClient,
-        limits: &[Limit],
-    ) -> Result<Decision, ApiError> {
-        let mut call = self.call(&LIMITS_ONLY, limits);
-        if limits.iter().all(|limit| limit.spend == Spend::Never) {
-            // A peek writes nothing, so a timed-out one may be sent again.
-            call = call.idempotent();
-        }
-        let reply = redis.eval(&call).await?;
-        Ok(self.decide(limits, reply)?.0)
-    }
-
-    fn remembered_denial(&self, limits: &[Limit]) -> Option<Decision> {
+    /// A denial of one of `limits` that this instance saw recently and that still holds:
+    /// answered without Redis.
+    pub fn remembered(&self, limits: &[Limit]) -> Option<Decision> {
         let now = Instant::now();
         limits.iter().find_map(|limit| {
             let left = self.denials.remaining(&limit.denial_key(), now)?;
@@ -420,14 +194,35 @@ impl RateLimiter {
         })
     }
 
-    /// Reads the head `{status, index, remaining, reset ms, retry ms}` of a script's reply,
-    /// remembers a denial, and answers the route's values that follow it.
-    fn decide(&self, limits: &[Limit], reply: Reply) -> Result<(Decision, Vec<Reply>), ApiError> {
+    /// Appends the limiters' keys and arguments to a call whose own keys and arguments are
+    /// already in place, in the layout `limits.lua` reads from the end.
+    pub fn bind<'s>(&self, mut call: ScriptCall<'s>, limits: &[Limit]) -> ScriptCall<'s> {
+        for limit in limits {
+            call = call.key(self.key(limit));
+        }
+        for limit in limits {
+            let policy = self.policy(limit.limiter);
+            call = call
+                .arg(policy.limit)
+                .arg(policy.window.as_millis() as u64)
+                .arg(limit.spend.wire());
+        }
+        call.arg(if self.settings.fail_open { "1" } else { "0" })
+            .arg(limits.len())
+    }
+
+    /// Splits a script's reply into the limiters' decision and the route's values after it,
+    /// remembering a denial.
+    pub fn decide(
+        &self,
+        limits: &[Limit],
+        reply: Reply,
+    ) -> Result<(Decision, Vec<Reply>), LimitError> {
         let mut values = reply.into_array()?;
-        if values.len() < 5 {
+        if values.len() < HEAD_LEN {
             return Err(RedisError::Protocol("a rate-limit head is missing".to_owned()).into());
         }
-        let route_values = values.split_off(5);
+        let route_values = values.split_off(HEAD_LEN);
         let head: Vec<i64> = values.iter().map(Reply::as_int).collect::<Result<_, _>>()?;
         let [status, index, remaining, reset_ms, retry_ms] = head[..] else {
             return Err(RedisError::Protocol("a rate-limit head is malformed".to_owned()).into());
@@ -441,11 +236,7 @@ impl RateLimiter {
             return Ok((self.unlimited(limits), route_values));
         };
         if status == -1 {
-            tracing::error!(
-                limiter = limit.limiter.name(),
-                "rate limiter state cannot be read; failing closed"
-            );
-            return Err(ApiError::service_unavailable());
+            return Err(LimitError::Unreadable(limit.limiter.name()));
         }
         let decision = Decision {
             allowed: status == 1,
@@ -468,6 +259,35 @@ impl RateLimiter {
         Ok((decision, route_values))
     }
 
+    /// Consumes one request from each limit, with no route work: for a limiter that counts
+    /// an outcome known only after the route's round trip (a failed login).
+    pub async fn hit(&self, redis: &RedisClient, limits: &[Limit]) -> Result<Decision, LimitError> {
+        let script = &LIMITS_ONLY[self.settings.algorithm.index()];
+        let reply = redis.eval(&self.bind(script.call(), limits)).await?;
+        Ok(self.decide(limits, reply)?.0)
+    }
+
+    /// Gives `identifier` its full allowance back (a successful login clears failures), and
+    /// forgets this instance's remembered denial of it.
+    pub async fn reset(
+        &self,
+        redis: &RedisClient,
+        limiter: Limiter,
+        identifier: &str,
+    ) -> Result<(), RedisError> {
+        self.denials.forget(&denial_key(limiter, identifier));
+        let key = self.keys.rate_limit(limiter.name(), identifier);
+        redis
+            .command(&Command::new("DEL").arg(key).idempotent())
+            .await
+            .map(drop)
+    }
+
+    fn key(&self, limit: &Limit) -> String {
+        self.keys
+            .rate_limit(limit.limiter.name(), &limit.identifier)
+    }
+
     /// The decision shown when no limiter answered (failing open): the first limiter's
     /// policy with its whole allowance, since nothing was counted.
     fn unlimited(&self, limits: &[Limit]) -> Decision {
@@ -480,66 +300,6 @@ impl RateLimiter {
             remaining: policy.limit,
             reset: Duration::ZERO,
             retry_after: Duration::ZERO,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn decision(remaining: u64, reset_ms: u64, retry_ms: u64) -> Decision {
-        Decision {
-            allowed: retry_ms == 0,
-            limiter: Limiter::Api,
-            policy: Policy::new(100, 900),
-            remaining,
-            reset: Duration::from_millis(reset_ms),
-            retry_after: Duration::from_millis(retry_ms),
-        }
-    }
-
-    #[test]
-    fn headers_follow_the_draft_and_the_legacy_names() {
-        let mut headers = HeaderMap::new();
-        decision(42, 8_001, 0).write_headers(&mut headers);
-        assert_eq!(headers["ratelimit-policy"], "\"api\";q=100;w=900");
-        assert_eq!(headers["ratelimit"], "\"api\";r=42;t=9");
-        assert_eq!(headers["x-ratelimit-limit"], "100");
-        assert_eq!(headers["x-ratelimit-remaining"], "42");
-        let reset_at: u64 = headers["x-ratelimit-reset"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        assert!(reset_at >= now + 8 && reset_at <= now + 10);
-    }
-
-    #[test]
-    fn rejection_rounds_retry_after_up_to_whole_seconds() {
-        let rejection = decision(0, 5_000, 1_200).rejection();
-        assert_eq!(rejection.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(rejection.code, "rate_limited");
-        assert_eq!(rejection.retry_after, Some(2));
-        assert_eq!(decision(0, 5, 5).rejection().retry_after, Some(1));
-    }
-
-    #[test]
-    fn every_variant_starts_with_its_algorithm_and_shares_the_route() {
-        let script = route_script!("probe", "return rl_reply(rl_enforce(), 'probe')\n");
-        for (algorithm, marker) in Algorithm::ALL.into_iter().zip(["GCRA", "Fixed", "Sliding"]) {
-            let variant = script.variant(algorithm);
-            assert_eq!(variant.name(), "probe");
-            assert!(variant.source().contains(marker), "{algorithm:?}");
-            assert!(
-                variant
-                    .source()
-                    .ends_with("return rl_reply(rl_enforce(), 'probe')\n")
-            );
         }
     }
 }

@@ -1,10 +1,11 @@
-//! Rate-limit settings: the algorithm and each limiter's policy (SPEC §2, §5).
+//! Rate-limit settings: the algorithm and each limiter's policy (`docs/contract.md`, "Rate
+//! limits" and "Configuration").
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::{ConfigError, Lookup, parsed_or};
+use crate::env::{ConfigError, Lookup, parsed_or};
 
 /// `limit` requests per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,21 @@ pub enum Algorithm {
 
 impl Algorithm {
     pub const ALL: [Algorithm; 3] = [Algorithm::Gcra, Algorithm::Fixed, Algorithm::Sliding];
+
+    /// Where the algorithm stands in [`Algorithm::ALL`]: scripts keep one variant per
+    /// algorithm in that order.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The algorithm's Lua unit: `RL_ALGORITHM`, `rl_check` and `rl_commit` for the prelude.
+    pub fn lua(self) -> &'static str {
+        match self {
+            Algorithm::Gcra => include_str!("gcra.lua"),
+            Algorithm::Fixed => include_str!("fixed.lua"),
+            Algorithm::Sliding => include_str!("sliding.lua"),
+        }
+    }
 }
 
 impl FromStr for Algorithm {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tracing::{Instrument, field};
 
 use super::command::{Arg, Command};
-use super::config::RedisConfig;
+use super::endpoint::RedisConfig;
 use super::error::{CommandError, RedisError, Unavailable};
 use super::reply::Reply;
 use super::retry::{self, Failure};
@@ -24,9 +24,6 @@ const SYNC_TOKEN: HeaderName = HeaderName::from_static("upstash-sync-token");
 /// Idle keep-alive connections outlive warm Lambda invocations but not forever.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One entry's outcome in a pipeline or transaction: Redis refuses commands one by one.
-pub type EntryResult = Result<Reply, CommandError>;
-
 #[derive(Clone)]
 pub struct RedisClient {
     inner: Arc<Inner>,
@@ -35,8 +32,6 @@ pub struct RedisClient {
 struct Inner {
     http: reqwest::Client,
     root: url::Url,
-    pipeline: url::Url,
-    multi_exec: url::Url,
     authorization: HeaderValue,
     deadline: Duration,
     sync_token: Mutex<Option<HeaderValue>>,
@@ -46,56 +41,9 @@ struct Inner {
     loaded_scripts: Mutex<HashSet<String>>,
 }
 
-/// Commands and script calls sent together in one `/pipeline` request. Not atomic: Redis
-/// runs them in order but other clients' commands may interleave.
-#[derive(Debug, Default, Clone)]
-pub struct Pipeline<'s> {
-    entries: Vec<Entry<'s>>,
-}
-
-#[derive(Debug, Clone)]
-enum Entry<'s> {
-    Command(Command),
-    Script(ScriptCall<'s>),
-}
-
-impl<'s> Pipeline<'s> {
-    pub fn new() -> Self {
-        Pipeline::default()
-    }
-
-    pub fn command(mut self, command: Command) -> Self {
-        self.entries.push(Entry::Command(command));
-        self
-    }
-
-    pub fn script(mut self, call: ScriptCall<'s>) -> Self {
-        self.entries.push(Entry::Script(call));
-        self
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
-impl Entry<'_> {
-    fn is_idempotent(&self) -> bool {
-        match self {
-            Entry::Command(command) => command.is_idempotent(),
-            Entry::Script(call) => call.is_idempotent(),
-        }
-    }
-}
-
 /// How a script call goes on the wire: by SHA-1 once Redis is known to hold the script,
 /// by source before that (which also loads it).
 struct ScriptSend {
-    by_sha: bool,
     label: String,
     wire: Vec<Arg>,
 }
@@ -108,7 +56,6 @@ impl ScriptSend {
             ("EVAL", call.eval_wire())
         };
         ScriptSend {
-            by_sha,
             label: format!("{verb} {}", call.script().name()),
             wire,
         }
@@ -134,8 +81,6 @@ impl RedisClient {
         Ok(RedisClient {
             inner: Arc::new(Inner {
                 http,
-                pipeline: join(&root, "pipeline")?,
-                multi_exec: join(&root, "multi-exec")?,
                 root,
                 authorization,
                 deadline: config.timeout,
@@ -164,7 +109,24 @@ impl RedisClient {
     /// script never ran, so resending it is safe even for a script that must run at most once.
     pub async fn eval(&self, call: &ScriptCall<'_>) -> Result<Reply, RedisError> {
         let deadline = self.deadline();
-        let send = ScriptSend::new(call, self.is_loaded(call));
+        let by_sha = self.is_loaded(call);
+        match self.send_script(call, by_sha, deadline).await {
+            Err(RedisError::Command(error)) if by_sha && error.is_noscript() => {
+                self.send_script(call, false, deadline).await
+            }
+            result => result,
+        }
+    }
+
+    /// One script request; once Redis has answered anything but `NOSCRIPT`, it holds the
+    /// script, and later calls send only its SHA-1.
+    async fn send_script(
+        &self,
+        call: &ScriptCall<'_>,
+        by_sha: bool,
+        deadline: Instant,
+    ) -> Result<Reply, RedisError> {
+        let send = ScriptSend::new(call, by_sha);
         let body = self
             .send(
                 &self.inner.root,
@@ -174,126 +136,11 @@ impl RedisClient {
                 deadline,
             )
             .await?;
-        match single_result(body, &send.label) {
-            Err(RedisError::Command(error)) if send.by_sha && error.is_noscript() => {
-                let send = ScriptSend::new(call, false);
-                let body = self
-                    .send(
-                        &self.inner.root,
-                        &send.wire,
-                        &send.label,
-                        call.is_idempotent(),
-                        deadline,
-                    )
-                    .await?;
-                self.mark_loaded(call);
-                single_result(body, &send.label)
-            }
-            result => {
-                self.mark_loaded(call);
-                result
-            }
+        let result = single_result(body, &send.label);
+        if !matches!(&result, Err(RedisError::Command(error)) if error.is_noscript()) {
+            self.mark_loaded(call);
         }
-    }
-
-    /// Sends a pipeline in one request and answers one result per entry, in order.
-    ///
-    /// Scripts are sent as in [`RedisClient::eval`]. Any that Redis answers `NOSCRIPT` did
-    /// not run; they alone are sent again by source in a second request, and so run after the
-    /// pipeline's other entries, which a pipeline never promised not to do (it is not atomic).
-    pub async fn pipeline(&self, pipeline: &Pipeline<'_>) -> Result<Vec<EntryResult>, RedisError> {
-        let deadline = self.deadline();
-        let mut labels = Vec::with_capacity(pipeline.len());
-        let mut wire = Vec::with_capacity(pipeline.len());
-        let mut by_sha = Vec::with_capacity(pipeline.len());
-        for entry in &pipeline.entries {
-            match entry {
-                Entry::Command(command) => {
-                    labels.push(command.name().to_owned());
-                    wire.push(command.to_wire());
-                    by_sha.push(false);
-                }
-                Entry::Script(call) => {
-                    let send = ScriptSend::new(call, self.is_loaded(call));
-                    labels.push(send.label);
-                    wire.push(send.wire);
-                    by_sha.push(send.by_sha);
-                }
-            }
-        }
-        let idempotent = pipeline.entries.iter().all(Entry::is_idempotent);
-        let body = self
-            .send(
-                &self.inner.pipeline,
-                &wire,
-                &labels.join(","),
-                idempotent,
-                deadline,
-            )
-            .await?;
-        let mut results = entry_results(body, &labels)?;
-
-        let mut missing = Vec::new();
-        for (index, entry) in pipeline.entries.iter().enumerate() {
-            if let Entry::Script(call) = entry {
-                match &results[index] {
-                    Err(error) if by_sha[index] && error.is_noscript() => {
-                        missing.push((index, ScriptSend::new(call, false)));
-                    }
-                    _ => self.mark_loaded(call),
-                }
-            }
-        }
-        if missing.is_empty() {
-            return Ok(results);
-        }
-        let labels: Vec<String> = missing.iter().map(|(_, send)| send.label.clone()).collect();
-        let wire: Vec<&Vec<Arg>> = missing.iter().map(|(_, send)| &send.wire).collect();
-        let idempotent = missing
-            .iter()
-            .all(|(index, _)| pipeline.entries[*index].is_idempotent());
-        let body = self
-            .send(
-                &self.inner.pipeline,
-                &wire,
-                &labels.join(","),
-                idempotent,
-                deadline,
-            )
-            .await?;
-        for ((index, _), result) in missing.iter().zip(entry_results(body, &labels)?) {
-            if let Entry::Script(call) = &pipeline.entries[*index] {
-                self.mark_loaded(call);
-            }
-            results[*index] = result;
-        }
-        Ok(results)
-    }
-
-    /// Runs the commands as one MULTI/EXEC transaction: all or nothing, nothing interleaved.
-    /// A command Redis refuses before running any (a syntax error) fails the whole call with
-    /// `RedisError::Command`; a command that fails while running yields its entry's error.
-    pub async fn transaction(&self, commands: &[Command]) -> Result<Vec<EntryResult>, RedisError> {
-        let labels: Vec<String> = commands.iter().map(|c| c.name().to_owned()).collect();
-        let wire: Vec<Vec<Arg>> = commands.iter().map(Command::to_wire).collect();
-        let idempotent = commands.iter().all(Command::is_idempotent);
-        let label = format!("MULTI {}", labels.join(","));
-        let body = self
-            .send(
-                &self.inner.multi_exec,
-                &wire,
-                &label,
-                idempotent,
-                self.deadline(),
-            )
-            .await?;
-        match body {
-            Body::Refused(message) => Err(RedisError::Command(CommandError {
-                command: label,
-                message,
-            })),
-            body => entry_results(body, &labels),
-        }
+        result
     }
 
     /// When a call started now must have its answer: one `REDIS_TIMEOUT_MS` for the whole
@@ -302,7 +149,7 @@ impl RedisClient {
         Instant::now() + self.inner.deadline
     }
 
-    /// Sends one request, retrying before `deadline` where SPEC §4 allows it.
+    /// Sends one request, retrying before `deadline` where the failure policy allows it (`docs/contract.md`).
     async fn send<T: Serialize + ?Sized>(
         &self,
         url: &url::Url,
@@ -418,15 +265,10 @@ impl RedisClient {
     }
 }
 
-fn join(root: &url::Url, path: &str) -> Result<url::Url, RedisError> {
-    root.join(path)
-        .map_err(|_| RedisError::Protocol(format!("cannot build the /{path} URL")))
-}
-
 /// A response body the protocol allows.
 #[derive(Debug)]
 enum Body {
-    /// 200: `{"result": ...}` for a command, an array of those for pipelines.
+    /// 200: `{"result": ...}`.
     Answered(Value),
     /// 400 `{"error": "..."}`: Redis refused the request as a whole.
     Refused(String),
@@ -484,37 +326,8 @@ fn single_result(body: Body, label: &str) -> Result<Reply, RedisError> {
     entry.map_err(RedisError::Command)
 }
 
-fn entry_results(body: Body, labels: &[String]) -> Result<Vec<EntryResult>, RedisError> {
-    let items = match body {
-        Body::Refused(message) => {
-            return Err(RedisError::Command(CommandError {
-                command: labels.join(","),
-                message,
-            }));
-        }
-        Body::Answered(Value::Array(items)) => items,
-        Body::Answered(_) => {
-            return Err(RedisError::Protocol(
-                "expected an array of results".to_owned(),
-            ));
-        }
-    };
-    if items.len() != labels.len() {
-        return Err(RedisError::Protocol(format!(
-            "{} results for {} commands",
-            items.len(),
-            labels.len()
-        )));
-    }
-    items
-        .into_iter()
-        .zip(labels)
-        .map(|(item, label)| entry_result(item, label))
-        .collect()
-}
-
 /// `{"result": ...}` or `{"error": "..."}`.
-fn entry_result(json: Value, label: &str) -> Result<EntryResult, RedisError> {
+fn entry_result(json: Value, label: &str) -> Result<Result<Reply, CommandError>, RedisError> {
     let Value::Object(mut object) = json else {
         return Err(RedisError::Protocol("expected a result object".to_owned()));
     };

@@ -55,7 +55,7 @@ impl From<usize> for Arg {
 }
 
 /// Commands whose re-sending cannot change the outcome, so the client may retry them after a
-/// timeout or a 5xx (SPEC §4). Anything not listed is sent at most once unless the caller
+/// timeout or a 5xx (`docs/contract.md`, "Failure policy"). Anything not listed is sent at most once unless the caller
 /// vouches for it with [`Command::idempotent`].
 const READ_ONLY_COMMANDS: &[&str] = &[
     "DBSIZE",

@@ -1,6 +1,6 @@
 //! One error type for everything that can go wrong talking to Redis over REST.
 //!
-//! Handlers answer each kind differently (SPEC §4), so the kinds are kept apart here rather
+//! Handlers answer each kind differently (`docs/contract.md`, "Failure policy"), so the kinds are kept apart here rather
 //! than flattened into strings: an outage is a 503 the client may retry, a refused command is
 //! a bug of ours (500), a rejected token is an operator's problem (503 plus a loud log).
 

@@ -2,15 +2,15 @@
 
 mod client;
 mod command;
-mod config;
+mod endpoint;
 mod error;
 mod reply;
 mod retry;
 mod script;
 
-pub use client::{EntryResult, Pipeline, RedisClient};
+pub use client::RedisClient;
 pub use command::{Arg, Command};
-pub use config::{RedisConfig, TIMEOUT_VAR, TOKEN_VAR, URL_VAR};
+pub use endpoint::{RedisConfig, TIMEOUT_VAR, TOKEN_VAR, URL_VAR};
 pub use error::{CommandError, RedisError, Unavailable};
 pub use reply::Reply;
-pub use script::{Script, ScriptCall};
+pub use script::{KEY_LOCKING_SHEBANG, Script, ScriptCall};

@@ -9,7 +9,7 @@ const MAX_BACKOFF: Duration = Duration::from_millis(200);
 /// try inside the deadline; below this much time it simply gets all that is left.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 
-/// What one failed attempt says about trying again (SPEC §4).
+/// What one failed attempt says about trying again (`docs/contract.md`, "Failure policy").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure {
     /// The request never left: a refused or failed connection. Always safe to resend.

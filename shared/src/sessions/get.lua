@@ -1,8 +1,12 @@
--- Reads a signature session for a poll, after the rate-limit prelude.
--- route_key(1) the session hash; route_arg(1..) the fields to read
--- Route value: the fields' values in order (all nil when the session is missing or expired).
+-- GET /signature-session/{sessionId}, after the limiter prelude: the session as a poll shows
+-- it (never its onboarding token, which stays server-side).
+-- Answers {created_at, expires_at, completed, completed_at, signature_data}, all nil when the
+-- session is missing or expired.
+local session = KEYS[1]
+
 local head = rl_enforce()
 if head[1] ~= 1 then
   return head
 end
-return rl_reply(head, redis.call('HMGET', route_key(1), route_args(1)))
+return rl_reply(head, redis.call('HMGET', session,
+  'created_at', 'expires_at', 'completed', 'completed_at', 'signature_data'))

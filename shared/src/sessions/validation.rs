@@ -2,11 +2,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::StatusCode;
 use serde_json::{Map, Value};
 
-use crate::http::ApiError;
-use crate::request::{invalid_field, payload_too_large, string_field};
+use crate::http::request::{invalid_field, payload_too_large, string_field};
+use crate::http::{ApiError, ErrorCode};
 
 pub const ONBOARDING_TOKEN_MAX_CHARS: usize = 512;
 
@@ -15,8 +14,7 @@ pub fn session_id(raw: Option<&str>) -> Result<&str, ApiError> {
     raw.filter(|id| id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_session_id",
+                ErrorCode::InvalidSessionId,
                 "Session id must be 32 lowercase hexadecimal characters",
             )
         })
@@ -87,7 +85,7 @@ mod tests {
     }
 
     fn status_and_code(error: ApiError) -> (u16, &'static str) {
-        (error.status.as_u16(), error.code)
+        (error.status().as_u16(), error.code.as_str())
     }
 
     #[test]

@@ -1,10 +1,6 @@
 //! Why a token was refused. Distinct for tests and logs; callers answer every verification
 //! failure with the same 401. No message ever contains the token.
 
-use jsonwebtoken::errors::{Error as JwtError, ErrorKind};
-
-use super::claims::REQUIRED_CLAIMS;
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     /// Not three base64url parts of JSON, a claim of the wrong type, too long, or a header we
@@ -35,28 +31,4 @@ pub enum TokenError {
     /// client's.
     #[error("token could not be issued: {0}")]
     Signing(String),
-}
-
-impl From<JwtError> for TokenError {
-    /// jsonwebtoken's verdicts in our terms. Its time checks are switched off (we check time
-    /// against the caller's clock), so its time errors only map for completeness.
-    fn from(error: JwtError) -> TokenError {
-        match error.kind() {
-            ErrorKind::InvalidSignature => TokenError::InvalidSignature,
-            ErrorKind::InvalidAlgorithm
-            | ErrorKind::MissingAlgorithm
-            | ErrorKind::UnsupportedAlgorithm
-            | ErrorKind::InvalidAlgorithmName
-            | ErrorKind::InvalidKeyFormat => TokenError::WrongAlgorithm,
-            ErrorKind::MissingRequiredClaim(claim) => REQUIRED_CLAIMS
-                .iter()
-                .find(|name| **name == claim.as_str())
-                .map_or(TokenError::Malformed, |name| TokenError::MissingClaim(name)),
-            ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-            ErrorKind::InvalidAudience => TokenError::WrongAudience,
-            ErrorKind::ExpiredSignature => TokenError::Expired,
-            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-            _ => TokenError::Malformed,
-        }
-    }
 }

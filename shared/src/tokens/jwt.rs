@@ -1,12 +1,13 @@
 //! Issuing and verifying, with keys and validation rules prepared once per cold start.
 
+use jsonwebtoken::errors::{Error as JwtError, ErrorKind};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 
 use super::LEEWAY_SECONDS;
-use super::claims::{Claims, Expected, IssuedToken, RawClaims, Subject};
-use super::config::TokenConfig;
+use super::claims::{Claims, Expected, IssuedToken, REQUIRED_CLAIMS, RawClaims, Subject};
 use super::error::TokenError;
 use super::header::hs256_key_id;
+use super::signing::TokenConfig;
 use crate::ids;
 
 /// A key that verifies tokens naming `kid`.
@@ -124,6 +125,30 @@ impl Tokens {
     }
 }
 
+impl From<JwtError> for TokenError {
+    /// jsonwebtoken's verdicts in our terms. Its time checks are switched off (we check time
+    /// against the caller's clock), so its time errors only map for completeness.
+    fn from(error: JwtError) -> TokenError {
+        match error.kind() {
+            ErrorKind::InvalidSignature => TokenError::InvalidSignature,
+            ErrorKind::InvalidAlgorithm
+            | ErrorKind::MissingAlgorithm
+            | ErrorKind::UnsupportedAlgorithm
+            | ErrorKind::InvalidAlgorithmName
+            | ErrorKind::InvalidKeyFormat => TokenError::WrongAlgorithm,
+            ErrorKind::MissingRequiredClaim(claim) => REQUIRED_CLAIMS
+                .iter()
+                .find(|name| **name == claim.as_str())
+                .map_or(TokenError::Malformed, |name| TokenError::MissingClaim(name)),
+            ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+            ErrorKind::InvalidAudience => TokenError::WrongAudience,
+            ErrorKind::ExpiredSignature => TokenError::Expired,
+            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+            _ => TokenError::Malformed,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The library's half of the defence, on its own: if our header check were removed, these
@@ -131,7 +156,7 @@ mod tests {
 
     use super::*;
     use crate::secret::Secret;
-    use crate::tokens::config::SigningKey;
+    use crate::tokens::signing::SigningKey;
     use jsonwebtoken::errors::ErrorKind;
     use serde_json::json;
 

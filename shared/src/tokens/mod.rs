@@ -1,4 +1,4 @@
-//! Access tokens (SPEC §2 "Accounts and tokens"): JWTs signed with HMAC-SHA256.
+//! Access tokens: JWTs signed with HMAC-SHA256 (the contract: `docs/contract.md`, "Tokens").
 //!
 //! [`Tokens`] is built once per cold start from [`TokenConfig`]; it issues tokens at login and
 //! verifies them, entirely in memory, on every protected request. The Redis half of the guard
@@ -23,19 +23,19 @@
 
 mod bearer;
 mod claims;
-mod config;
 mod error;
 mod header;
 mod jwt;
+mod signing;
 
 #[cfg(test)]
 mod tests;
 
 pub use bearer::bearer_token;
 pub use claims::{Claims, IssuedToken, Subject};
-pub use config::{SigningKey, TokenConfig};
 pub use error::TokenError;
 pub use jwt::Tokens;
+pub use signing::{SigningKey, TokenConfig};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. A logged-out token's `jti`
 /// must stay on the denylist until `exp` + this.

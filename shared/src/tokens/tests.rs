@@ -148,7 +148,7 @@ fn issue_then_verify_round_trips() {
         }
     );
 
-    // Exactly the claims of SPEC §2 on the wire.
+    // Exactly the claims of the contract's "Tokens" section on the wire.
     let payload = issued.token.split('.').nth(1).unwrap();
     let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     let mut names: Vec<&str> = payload

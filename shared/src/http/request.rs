@@ -1,19 +1,18 @@
 //! Reading what a client sent: JSON bodies and path parameters, each failure a clear 4xx.
 
-use http::{StatusCode, header};
+use http::header;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde_json::{Map, Value};
 
-use crate::http::ApiError;
+use super::{ApiError, ErrorCode};
 
 /// The body as a JSON object, after the checks every JSON route makes in the same order:
 /// content type (415), size (413), JSON (400 `invalid_body`).
 pub fn json_object(request: &Request, max_bytes: usize) -> Result<Map<String, Value>, ApiError> {
     if !is_json(request) {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Content-Type must be application/json",
         ));
     }
@@ -26,15 +25,14 @@ pub fn json_object(request: &Request, max_bytes: usize) -> Result<Map<String, Va
     match serde_json::from_slice(body) {
         Ok(Value::Object(object)) => Ok(object),
         _ => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "Request body must be a JSON object",
         )),
     }
 }
 
 pub fn payload_too_large(message: String) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    ApiError::new(ErrorCode::PayloadTooLarge, message)
 }
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.
@@ -58,7 +56,7 @@ pub fn string_field<'a>(object: &'a Map<String, Value>, name: &str) -> Result<&'
 
 /// 400 `invalid_field`, with the field's name in `field`.
 pub fn invalid_field(name: &str, message: String) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message)
+    ApiError::new(ErrorCode::InvalidField, message)
         .with_field("field", Value::String(name.to_owned()))
 }
 
@@ -97,7 +95,7 @@ mod tests {
 
     fn code(result: Result<Map<String, Value>, ApiError>) -> (u16, &'static str) {
         let error = result.unwrap_err();
-        (error.status.as_u16(), error.code)
+        (error.status().as_u16(), error.code.as_str())
     }
 
     #[test]

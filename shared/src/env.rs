@@ -1,4 +1,5 @@
-//! Settings read from the environment once per cold start (SPEC §5).
+//! Looking settings up in the environment, once per cold start, and the errors a setting can
+//! have (what each setting means: `docs/contract.md`, "Configuration").
 //!
 //! Reading goes through a lookup function rather than `std::env` directly, so tests can feed
 //! settings without mutating the process environment (which is `unsafe` and racy).

@@ -1,4 +1,5 @@
-//! Secret settings that may live in AWS SSM Parameter Store instead of the environment (SPEC §5).
+//! Secret settings that may live in AWS SSM Parameter Store instead of the environment
+//! (`docs/contract.md`, "Configuration").
 //!
 //! Each secret setting (`UPSTASH_REDIS_REST_TOKEN`, `JWT_SECRET`, `JWT_PREVIOUS_SECRET`) is
 //! given either directly, which suits local runs, or as `<NAME>_PARAM`: the name of an SSM
@@ -22,7 +23,7 @@ use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::operation::get_parameters::GetParametersError;
 use aws_sdk_ssm::types::{Parameter, ParameterType};
 
-use crate::config::Lookup;
+use crate::env::Lookup;
 use crate::secret::Secret;
 
 /// The secret settings, each with the setting that may name its SSM parameter instead.
@@ -136,7 +137,7 @@ struct Wanted {
 }
 
 /// The secret settings given as SSM parameters. Blank counts as unset, as in
-/// [`crate::config::required`], so a template may leave the unused one empty.
+/// [`crate::env::required`], so a template may leave the unused one empty.
 fn wanted(env: &impl Lookup) -> Result<Vec<Wanted>, SecretsError> {
     let set = |name: &str| env.get(name).filter(|value| !value.trim().is_empty());
     let mut wanted = Vec::new();
@@ -262,7 +263,7 @@ fn causes(error: &dyn Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Pairs;
+    use crate::env::Pairs;
 
     fn env(pairs: &[(&str, &str)]) -> Pairs {
         Pairs::new(pairs)

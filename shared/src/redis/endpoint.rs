@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::config::{ConfigError, Lookup, parsed_or, required};
+use crate::env::{ConfigError, Lookup, parsed_or, required};
 use crate::secret::Secret;
 
 /// The names the official Upstash clients read, so existing deployments keep their settings.

@@ -1,7 +1,7 @@
-//! Token settings (SPEC §5). By the time this runs, `*_PARAM` settings have been resolved from
+//! Token settings (`docs/contract.md`, "Configuration"). By the time this runs, `*_PARAM` settings have been resolved from
 //! SSM into the lookup, so a secret is simply one more setting here.
 
-use crate::config::{ConfigError, Lookup, bounded, parsed_or, required};
+use crate::env::{ConfigError, Lookup, bounded, parsed_or, required};
 use crate::secret::Secret;
 
 /// HMAC-SHA256 keys shorter than the hash add no strength and are guessable offline from any
@@ -95,7 +95,7 @@ fn together(missing: &'static str, present: &str) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Pairs;
+    use crate::env::Pairs;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
     const OLD_SECRET: &str = "fedcba9876543210fedcba9876543210-old";

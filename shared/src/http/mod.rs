@@ -1,11 +1,17 @@
-//! The JSON envelope every edgestate response uses (SPEC §2), and the mapping of failures
-//! onto it (SPEC §4), written once so every handler answers alike.
+//! The JSON envelope every edgestate response uses, and the mapping of failures onto
+//! it (`docs/contract.md`, "Envelope" and "Failure policy"), written once so every handler answers alike.
 
 use http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::{Map, Value};
 
+use crate::ids::RandomUnavailable;
 use crate::redis::RedisError;
+
+mod code;
+pub mod request;
+
+pub use code::ErrorCode;
 
 /// A handler's outcome as the response the client gets, failure or not.
 pub fn respond(outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
@@ -36,8 +42,7 @@ fn json(status: StatusCode, body: &Value) -> Response<Body> {
 /// A failure answer: `{"success": false, "error": "<message>", "code": "<code>"}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     /// Seconds, for `Retry-After` (on 503 and 429).
     pub retry_after: Option<u64>,
@@ -46,9 +51,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status,
             code,
             message: message.into(),
             retry_after: None,
@@ -57,24 +61,24 @@ impl ApiError {
     }
 
     /// 503 `service_unavailable` with `Retry-After: 1`: the shared state is out of reach and
-    /// there is deliberately no per-instance fallback (SPEC §4).
+    /// there is deliberately no per-instance fallback.
     pub fn service_unavailable() -> ApiError {
         ApiError {
             retry_after: Some(1),
             ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
+                ErrorCode::ServiceUnavailable,
                 "The service is temporarily unavailable, please retry shortly",
             )
         }
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "An internal error occurred",
-        )
+        ApiError::new(ErrorCode::InternalError, "An internal error occurred")
+    }
+
+    /// The status that goes with the code.
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
 
     pub fn with_field(mut self, name: &str, value: Value) -> ApiError {
@@ -83,12 +87,16 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
         let mut body = Map::with_capacity(self.extra.len() + 3);
         body.insert("success".to_owned(), Value::Bool(false));
         body.insert("error".to_owned(), Value::String(self.message));
-        body.insert("code".to_owned(), Value::String(self.code.to_owned()));
+        body.insert(
+            "code".to_owned(),
+            Value::String(self.code.as_str().to_owned()),
+        );
         body.extend(self.extra);
-        let mut response = json(self.status, &Value::Object(body));
+        let mut response = json(status, &Value::Object(body));
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -119,6 +127,13 @@ impl From<RedisError> for ApiError {
                 ApiError::internal()
             }
         }
+    }
+}
+
+impl From<RandomUnavailable> for ApiError {
+    fn from(error: RandomUnavailable) -> ApiError {
+        tracing::error!(%error, "cannot make an identifier");
+        ApiError::internal()
     }
 }
 

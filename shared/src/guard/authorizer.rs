@@ -5,16 +5,20 @@
 //! included, is denied. Result caching stays off in the template, so a logout is honoured
 //! by the very next request.
 
+use std::sync::{Arc, LazyLock};
+
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::accounts::AUTHORIZE;
-use crate::guard::Guard;
-use crate::ratelimit::{Meter, RateLimiter, route_value};
-use crate::redis::RedisClient;
+use super::{GUARD_LUA, Guard};
+use crate::route::{Meter, RouteScript, Runner, single_value};
 use crate::startup::App;
 use crate::tokens::Tokens;
+
+const LUA: &str = include_str!("authorize.lua");
+static SCRIPT: LazyLock<RouteScript> =
+    LazyLock::new(|| RouteScript::new("authorize", &[GUARD_LUA, LUA]));
 
 /// The simple response format: whether to let the request through and, if so, the
 /// context the route receives (`$context.authorizer.sub`, `.email`).
@@ -36,17 +40,15 @@ impl Verdict {
 }
 
 pub struct Authorizer {
-    redis: RedisClient,
-    limiter: RateLimiter,
+    runner: Runner,
     guard: Guard,
 }
 
 impl Authorizer {
     pub fn new(app: &App, tokens: Tokens) -> Authorizer {
         Authorizer {
-            redis: app.redis.clone(),
-            limiter: app.limiter.clone(),
-            guard: Guard::new(tokens, app.keys.clone()),
+            runner: Runner::new(app),
+            guard: Guard::new(Arc::new(tokens), app.keys.clone()),
         }
     }
 
@@ -54,13 +56,18 @@ impl Authorizer {
         let Ok(claims) = self.guard.verify(&request.headers) else {
             return Verdict::deny();
         };
-        // No limiter: the route behind the authorizer applies its own.
-        let route = |call| self.guard.route(call, &claims);
+        // No limiter: the route behind the authorizer applies its own, and no response
+        // carries this request's headers.
         let live = self
-            .limiter
-            .run(&self.redis, &AUTHORIZE, &[], route, &mut Meter::default())
+            .runner
+            .run(
+                &SCRIPT,
+                &[],
+                self.guard.bind(&claims),
+                &mut Meter::default(),
+            )
             .await
-            .and_then(|values| Ok(route_value(values)?.as_int()?));
+            .and_then(|values| Ok(single_value(values)?.as_int()?));
         match live {
             Ok(1) => Verdict {
                 is_authorized: true,
@@ -68,9 +75,21 @@ impl Authorizer {
             },
             Ok(_) => Verdict::deny(),
             Err(error) => {
-                tracing::error!(code = error.code, "cannot confirm the token; denying");
+                tracing::error!(code = %error.code, "cannot confirm the token; denying");
                 Verdict::deny()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::fixtures::{claims, guard};
+    use crate::route::assert_binding;
+
+    #[test]
+    fn binds_what_the_lua_reads() {
+        assert_binding(LUA, &guard().bind(&claims()));
     }
 }
