@@ -10,7 +10,7 @@ use super::BODY_MAX_BYTES;
 use crate::guard::{GUARD_LUA, Guard};
 use crate::http::request::{invalid_field, json_object};
 use crate::http::{ApiError, success};
-use crate::route::{Bound, Meter, Route, RouteScript, Runner, api_limit};
+use crate::route::{Bound, Meter, Route, RouteScript, Runner, user_api_limit};
 use crate::startup::App;
 use crate::tokens::Claims;
 
@@ -50,7 +50,7 @@ impl Route for Logout {
         let bound = bind(&self.guard, &claims, all_devices(request)?);
         // Already logged out or not, the token is now dead: the answer is the same.
         self.runner
-            .run(&SCRIPT, &[api_limit(request)], bound, meter)
+            .run(&SCRIPT, &[user_api_limit(&claims.sub)], bound, meter)
             .await?;
         let mut fields = Map::new();
         fields.insert("message".to_owned(), json!("Logged out"));

@@ -9,7 +9,7 @@ use super::{number, text, user_fields};
 use crate::guard::{GUARD_LUA, Guard, unauthorized};
 use crate::http::{ApiError, success};
 use crate::redis::{RedisError, Reply};
-use crate::route::{Meter, Route, RouteScript, Runner, api_limit, single_value};
+use crate::route::{Meter, Route, RouteScript, Runner, single_value, user_api_limit};
 use crate::startup::App;
 
 const LUA: &str = include_str!("me.lua");
@@ -41,7 +41,7 @@ impl Route for Me {
             .runner
             .run(
                 &SCRIPT,
-                &[api_limit(request)],
+                &[user_api_limit(&claims.sub)],
                 self.guard.bind(&claims),
                 meter,
             )

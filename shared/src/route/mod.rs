@@ -56,9 +56,16 @@ pub trait Route: Sync {
 #[derive(Debug, Default)]
 pub struct Meter(Option<Decision>);
 
-/// The API-wide limit on a request: per client IP, as API Gateway saw it.
+/// The API-wide limit on an anonymous request: per client IP, as API Gateway saw it.
 pub fn api_limit(request: &Request) -> Limit {
     Limit::consume(Limiter::Api, client_ip(request))
+}
+
+/// The API-wide limit on a request that carries a valid bearer token (or passed the
+/// authorizer): per user, so people behind one NAT or office address do not share one
+/// allowance. The identifier's `user:` prefix keeps it apart from every IP.
+pub fn user_api_limit(user_id: &str) -> Limit {
+    Limit::consume(Limiter::Api, format!("user:{user_id}"))
 }
 
 /// Runs route scripts under limits; one per cold start, cloned into each route.
