@@ -108,6 +108,11 @@ impl LambdaProcess {
         }
     }
 
+    /// The process id, for reading its CPU time and memory in `/proc`; `None` once it exited.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Hands one event (API Gateway JSON) to the function and waits for its answer.
     pub async fn invoke(&mut self, event: &str) -> Outcome {
         self.next_id += 1;

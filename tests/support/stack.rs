@@ -34,15 +34,15 @@ impl Stack {
     /// A stack whose upstash-local delays every answer, to model a remote Redis.
     pub async fn start_with_latency(latency: Duration) -> Stack {
         let redis = RedisServer::start();
-        let upstash = upstash_local::Server::start(upstash_local::Config {
-            listen: ([127, 0, 0, 1], 0).into(),
-            redis_url: redis.url(),
-            token: TOKEN.to_owned(),
-            latency,
-        })
-        .await
-        .expect("upstash-local starts in front of the test's redis-server");
+        let upstash = upstash_local(&redis, latency).await;
         Stack { upstash, redis }
+    }
+
+    /// One more upstash-local in front of this stack's Redis, counting its own requests:
+    /// `make load` gives each function process one, so it can tell apart the REST requests
+    /// of each invocation while the other processes run.
+    pub async fn another_upstash(&self) -> upstash_local::Server {
+        upstash_local(&self.redis, Duration::ZERO).await
     }
 
     pub fn rest_url(&self) -> String {
@@ -74,11 +74,13 @@ impl Stack {
 
     /// The environment a function binary needs to reach this stack.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("UPSTASH_REDIS_REST_URL", self.rest_url()),
-            ("UPSTASH_REDIS_REST_TOKEN", TOKEN.to_owned()),
-            ("JWT_SECRET", JWT_SECRET.to_owned()),
-        ]
+        function_env(self.rest_url())
+    }
+
+    /// The environment a function binary needs to reach this stack through `upstash`, one
+    /// of [`Stack::another_upstash`].
+    pub fn env_through(&self, upstash: &upstash_local::Server) -> Vec<(&'static str, String)> {
+        function_env(upstash.url())
     }
 
     /// REST requests upstash-local has received: the round-trip count the budget speaks of.
@@ -90,6 +92,25 @@ impl Stack {
     pub fn redis(&self) -> &RedisServer {
         &self.redis
     }
+}
+
+async fn upstash_local(redis: &RedisServer, latency: Duration) -> upstash_local::Server {
+    upstash_local::Server::start(upstash_local::Config {
+        listen: ([127, 0, 0, 1], 0).into(),
+        redis_url: redis.url(),
+        token: TOKEN.to_owned(),
+        latency,
+    })
+    .await
+    .expect("upstash-local starts in front of the test's redis-server")
+}
+
+fn function_env(rest_url: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("UPSTASH_REDIS_REST_URL", rest_url),
+        ("UPSTASH_REDIS_REST_TOKEN", TOKEN.to_owned()),
+        ("JWT_SECRET", JWT_SECRET.to_owned()),
+    ]
 }
 
 /// The settings a function reads from an empty environment (SPEC §5 defaults).
