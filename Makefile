@@ -39,6 +39,9 @@ help:
 	@echo "make build                sam build: every function for arm64 into .aws-sam/"
 	@echo "make deploy STAGE=staging|production   build, then sam deploy --config-env STAGE"
 	@echo "make bench                benchmarks that print figures (upstash-local overhead, ...)"
+	@echo "make load                 the function binaries under load, 3 processes each, for 30 s: req/s,"
+	@echo "                          latency, REST requests, CPU and RSS per route; checks limits, submit"
+	@echo "                          once and logout across processes (LOAD_SECONDS=, LOAD_CLIENTS=, ...)"
 
 # ---- set-up ---------------------------------------------------------------------------
 
@@ -136,6 +139,17 @@ validate: aws-tools
 .PHONY: bench
 bench: redis-server
 	cargo bench -p edgestate-tests --locked
+
+# The function binaries under load (tests/load): a redis-server of its own on a free port,
+# several processes per function. Every binary is built in the `load` profile (optimised,
+# without the release profile's fat LTO), where the load test finds them beside itself.
+# LOAD_SECONDS (30), LOAD_CLIENTS (16), LOAD_INSTANCES (3 per function), LOAD_MAX_REQUESTS
+# (200000) and LOAD_REPORT (target/load/report.json) tune it, from the command line or the
+# environment.
+.PHONY: load
+load: redis-server
+	cargo build --profile load --locked --workspace --bins
+	"$${CARGO_TARGET_DIR:-target}/load/load"
 
 # ---- local stack ----------------------------------------------------------------------
 
