@@ -10,7 +10,7 @@ use edgestate::sessions::Sessions;
 use edgestate::settings::Settings;
 use edgestate::startup::App;
 use futures::future::join_all;
-use testkit::events::{event, request, with_source_ip};
+use testkit::events::{event, request, with_session_id, with_source_ip};
 use testkit::limits::peek;
 use testkit::{Stack, default_settings};
 
@@ -276,13 +276,26 @@ async fn session_routes_carry_the_headers_and_their_limit_within_one_round_trip(
     assert_eq!(body["code"], "rate_limited");
 
     let before = stack.rest_requests();
-    let get = testkit::events::with_session_id(event("session-get"), &"a".repeat(32));
+    let get = with_session_id(event("session-get"), &"a".repeat(32));
+    let unknown = sessions.get.answer(request(&get)).await;
+    assert_eq!(
+        unknown.status(),
+        429,
+        "a poll of an unknown id spends the IP's allowance"
+    );
+    assert_eq!(
+        stack.rest_requests() - before,
+        1,
+        "only Redis knows whether a poll is of a live session, which the IP's limit does not govern"
+    );
+
+    let before = stack.rest_requests();
     for response in [
         sessions
             .create
             .answer(request(&event("session-create")))
             .await,
-        sessions.get.answer(request(&get)).await,
+        unknown,
     ] {
         assert_eq!(response.status(), 429);
         assert!(response.headers().contains_key("retry-after"));
@@ -366,4 +379,77 @@ async fn an_unreadable_limiter_fails_closed_unless_failing_open_locally() {
     open_settings.rate_limits.fail_open = true;
     let open = Sessions::new(&stack.app_with(open_settings));
     assert_eq!(open.create.answer(request(&create)).await.status(), 201);
+}
+
+#[tokio::test]
+async fn polls_of_a_live_session_spend_its_own_budget_and_unknown_ids_the_ip_allowance() {
+    let stack = Stack::start().await;
+    for (index, algorithm) in Algorithm::ALL.into_iter().enumerate() {
+        let mut budgets = settings(algorithm, Policy::new(2, 900));
+        budgets.rate_limits.session_poll = Policy::new(5, 60);
+        let sessions = Sessions::new(&stack.app_with(budgets));
+        let ip = format!("198.51.100.{}", 20 + index);
+        let from_ip = |name: &str| with_source_ip(event(name), &ip);
+        // Two creates spend the IP's whole API allowance.
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let created = sessions
+                .create
+                .answer(request(&from_ip("session-create")))
+                .await;
+            assert_eq!(created.status(), 201, "{algorithm:?}");
+            let body: serde_json::Value = serde_json::from_slice(created.body().as_ref()).unwrap();
+            ids.push(body["sessionId"].as_str().unwrap().to_owned());
+        }
+        let poll = |id: &str| request(&with_session_id(from_ip("session-get"), id));
+
+        for remaining in (0..5).rev() {
+            let before = stack.rest_requests();
+            let polled = sessions.get.answer(poll(&ids[0])).await;
+            assert_eq!(stack.rest_requests() - before, 1, "{algorithm:?}");
+            assert_eq!(polled.status(), 200, "{algorithm:?}");
+            let headers = polled.headers();
+            assert_eq!(headers["ratelimit-policy"], "\"session-poll\";q=5;w=60");
+            assert_eq!(
+                headers["x-ratelimit-remaining"],
+                remaining.to_string().as_str()
+            );
+        }
+        let before = stack.rest_requests();
+        let spent = sessions.get.answer(poll(&ids[0])).await;
+        assert_eq!(
+            spent.status(),
+            429,
+            "{algorithm:?}: the session's budget is spent"
+        );
+        assert_eq!(
+            spent.headers()["ratelimit-policy"],
+            "\"session-poll\";q=5;w=60"
+        );
+        assert!(spent.headers().contains_key("retry-after"));
+        assert_eq!(stack.rest_requests() - before, 1);
+
+        let other = sessions.get.answer(poll(&ids[1])).await;
+        assert_eq!(
+            other.status(),
+            200,
+            "{algorithm:?}: another session has its own budget, whatever the IP has left"
+        );
+        let unknown = sessions.get.answer(poll(&"b".repeat(32))).await;
+        assert_eq!(
+            unknown.status(),
+            429,
+            "{algorithm:?}: unknown ids spend the IP's"
+        );
+        assert_eq!(unknown.headers()["ratelimit-policy"], "\"api\";q=2;w=900");
+    }
+}
+
+#[tokio::test]
+async fn a_condition_on_a_fact_the_script_does_not_state_is_an_error_not_a_skipped_limit() {
+    let stack = Stack::start().await;
+    let app = instance(&stack, Algorithm::Gcra, Policy::new(5, 60));
+    let unstated = [Limit::consume(Limiter::Api, IP).when("live")];
+    let outcome = app.limiter.hit(&app.redis, &unstated).await;
+    assert!(outcome.is_err(), "{outcome:?}");
 }

@@ -108,6 +108,9 @@ pub struct RateLimitSettings {
     pub login_ip: Policy,
     pub login_account: Policy,
     pub register_ip: Policy,
+    /// Polls of one live session: twice a second sustained (a burst of 120), so a desktop
+    /// polling once a second, or two tabs of it, never meets it however long the session lives.
+    pub session_poll: Policy,
     pub fail_open: bool,
 }
 
@@ -126,6 +129,7 @@ impl RateLimitSettings {
             login_ip: parsed_or(env, "RATE_LIMIT_LOGIN_IP", Policy::new(5, 15 * 60))?,
             login_account: parsed_or(env, "RATE_LIMIT_LOGIN_ACCOUNT", Policy::new(5, 15 * 60))?,
             register_ip: parsed_or(env, "RATE_LIMIT_REGISTER_IP", Policy::new(5, 3600))?,
+            session_poll: parsed_or(env, "RATE_LIMIT_SESSION_POLL", Policy::new(120, 60))?,
             fail_open,
         })
     }
@@ -156,6 +160,7 @@ mod tests {
         assert_eq!(settings.login_ip, Policy::new(5, 900));
         assert_eq!(settings.login_account, Policy::new(5, 900));
         assert_eq!(settings.register_ip, Policy::new(5, 3600));
+        assert_eq!(settings.session_poll, Policy::new(120, 60));
         assert!(!settings.fail_open);
     }
 

@@ -1,4 +1,9 @@
 //! `GET /signature-session/{sessionId}` → 200 `{session}`.
+//!
+//! Polls of a live session spend from its own poll budget (`session-poll`, per session id), not
+//! from the client's API allowance, which a desktop polling once a second would spend in under
+//! two minutes; polls of unknown or expired ids still spend from the client's (`docs/contract.md`,
+//! "Rate limits"). `get.lua` tells which applies from the session it reads, in the same script.
 
 use std::sync::LazyLock;
 
@@ -9,6 +14,7 @@ use serde_json::{Map, Value, json};
 use super::{not_found, session_id};
 use crate::http::{ApiError, success};
 use crate::keys::Keys;
+use crate::ratelimit::{Limit, Limiter};
 use crate::redis::{RedisError, Reply};
 use crate::route::{Bound, Meter, Route, RouteScript, Runner, api_limit, single_value};
 use crate::startup::App;
@@ -36,6 +42,17 @@ fn bind(keys: &Keys, id: &str) -> Bound {
     Bound::new().key("session", keys.session(id))
 }
 
+/// The fact `get.lua` states: the session exists.
+const LIVE: &str = "live";
+
+/// The session's poll budget while it lives; the client's API allowance otherwise.
+fn limits(request: &Request, id: &str) -> [Limit; 2] {
+    [
+        Limit::consume(Limiter::SessionPoll, id).when(LIVE),
+        api_limit(request).unless(LIVE),
+    ]
+}
+
 impl Route for GetSession {
     async fn handle(
         &self,
@@ -45,7 +62,7 @@ impl Route for GetSession {
         let id = session_id(request)?;
         let values = self
             .runner
-            .run(&SCRIPT, &[api_limit(request)], bind(&self.keys, &id), meter)
+            .run(&SCRIPT, &limits(request, &id), bind(&self.keys, &id), meter)
             .await?;
         let session = poll_view(&id, single_value(values)?)?.ok_or_else(not_found)?;
         let mut fields = Map::new();
