@@ -79,6 +79,30 @@ pub fn path_parameter(request: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A query string parameter (its first value).
+pub fn query_parameter<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .query_string_parameters_ref()
+        .and_then(|parameters| parameters.first(name))
+}
+
+/// The user the HttpApi's Lambda authorizer let through: the `sub` it put in the request's
+/// context (`requestContext.authorizer.lambda.sub`, payload 2.0). API Gateway writes that
+/// context, never the client; `None` when the request did not pass the authorizer (a route
+/// that opted out of it, or `cargo lambda watch`, which has none).
+pub fn authorizer_subject(request: &Request) -> Option<&str> {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .authorizer
+            .as_ref()?
+            .fields
+            .get("sub")?
+            .as_str()
+            .filter(|sub| !sub.is_empty()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +156,52 @@ mod tests {
                 "{body:?}"
             );
         }
+    }
+
+    /// An API Gateway HTTP API event (payload 2.0) with `query` and, when given, the
+    /// authorizer's context.
+    fn gateway_request(query: &str, context: Option<Value>) -> Request {
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": "GET /x",
+            "rawPath": "/x",
+            "rawQueryString": query,
+            "headers": {},
+            "requestContext": {
+                "http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1",
+                         "sourceIp": "203.0.113.7", "userAgent": "t"},
+                "timeEpoch": 0
+            },
+            "isBase64Encoded": false
+        });
+        if !query.is_empty() {
+            let (name, value) = query.split_once('=').unwrap();
+            event["queryStringParameters"] = json!({ name: value });
+        }
+        if let Some(context) = context {
+            event["requestContext"]["authorizer"] = json!({ "lambda": context });
+        }
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn the_authorizer_subject_comes_from_its_context_only() {
+        let through = gateway_request("", Some(json!({"sub": "u1", "email": "a@b.c"})));
+        assert_eq!(authorizer_subject(&through), Some("u1"));
+        assert_eq!(authorizer_subject(&gateway_request("", None)), None);
+        for context in [json!({}), json!({"sub": ""}), json!({"sub": 7})] {
+            let odd = gateway_request("", Some(context.clone()));
+            assert_eq!(authorizer_subject(&odd), None, "{context}");
+        }
+        assert_eq!(authorizer_subject(&request(None, "")), None);
+    }
+
+    #[test]
+    fn query_parameters_are_read_by_name() {
+        let with_days = gateway_request("days=7", None);
+        assert_eq!(query_parameter(&with_days, "days"), Some("7"));
+        assert_eq!(query_parameter(&with_days, "other"), None);
+        assert_eq!(query_parameter(&gateway_request("", None), "days"), None);
     }
 
     #[test]
