@@ -6,13 +6,17 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use edgestate::accounts::Register;
+use edgestate::ratelimit::Policy;
 use edgestate::route::Route;
 use edgestate::sessions::Sessions;
 use edgestate::settings::Settings;
+use edgestate::time::now_ms;
 use futures::future::join_all;
 use serde_json::{Value, json};
-use testkit::answer::{answer, assert_error, counted};
-use testkit::events::{event, request, with_body, with_session_id};
+use testkit::answer::{answer, assert_error, counted, timestamp_between};
+use testkit::events::{event, request, with_body, with_session_id, with_source_ip};
+use testkit::fixtures::credentials;
 use testkit::{Stack, default_settings};
 
 fn png_data_url() -> String {
@@ -40,36 +44,53 @@ async fn create(stack: &Stack, sessions: &Sessions) -> String {
 }
 
 async fn pttl(stack: &Stack, id: &str) -> i64 {
+    key_pttl(stack, &format!("edgestate:local:sess:{id}")).await
+}
+
+async fn key_pttl(stack: &Stack, key: &str) -> i64 {
     redis::cmd("PTTL")
-        .arg(format!("edgestate:local:sess:{id}"))
+        .arg(key)
         .query_async(&mut stack.redis().connect().await)
         .await
         .unwrap()
 }
 
+/// Checks a TTL read `since` ms after the request that set it to `intended` ms: whatever time
+/// has passed comes off it, and nothing else.
+fn assert_ttl_left(what: &str, ttl: i64, intended: u64, since: u64) {
+    assert!(
+        ttl <= intended as i64 && ttl >= intended.saturating_sub(since) as i64,
+        "{what}: PTTL {ttl}, {since} ms after a request that set {intended}"
+    );
+}
+
+/// The default session lifetime, `SESSION_TTL_SECONDS`, in ms.
+const SESSION_TTL_MS: u64 = 900_000;
+
 #[tokio::test]
 async fn create_answers_201_with_an_id_and_expiry_and_stores_a_ttl() {
     let stack = Stack::start().await;
     let sessions = Sessions::new(&stack.app());
+    let before = now_ms();
     let created = counted(
         &stack,
         1,
         sessions.create.answer(request(&event("session-create"))),
     )
     .await;
+    let after = now_ms();
     assert_eq!(created.status, 201);
     assert_eq!(created.body["success"], json!(true));
     let id = created.body["sessionId"].as_str().unwrap();
     assert_eq!(id.len(), 32);
     assert!(id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
-    let expires_at = created.body["expiresAt"].as_str().unwrap();
-    let expires_at = humantime::parse_rfc3339(expires_at).unwrap();
-    let from_now = expires_at
-        .duration_since(std::time::SystemTime::now())
-        .unwrap();
-    assert!(from_now > Duration::from_secs(890) && from_now <= Duration::from_secs(900));
+    timestamp_between(
+        &created.body["expiresAt"],
+        before + SESSION_TTL_MS,
+        after + SESSION_TTL_MS,
+    );
     let ttl = pttl(&stack, id).await;
-    assert!(ttl > 890_000 && ttl <= 900_000, "PTTL {ttl}");
+    assert_ttl_left("the session", ttl, SESSION_TTL_MS, now_ms() - before);
 }
 
 #[tokio::test]
@@ -136,7 +157,9 @@ async fn create_refuses_bad_bodies_before_touching_redis() {
 async fn poll_shows_pending_then_completed_and_never_the_onboarding_token() {
     let stack = Stack::start().await;
     let sessions = Sessions::new(&stack.app());
+    let created_from = now_ms();
     let id = create(&stack, &sessions).await;
+    let created_by = now_ms();
     let get = with_session_id(event("session-get"), &id);
 
     let pending = counted(&stack, 1, sessions.get.answer(request(&get))).await;
@@ -144,11 +167,13 @@ async fn poll_shows_pending_then_completed_and_never_the_onboarding_token() {
     let session = &pending.body["session"];
     assert_eq!(session["id"], json!(id));
     assert_eq!(session["completed"], json!(false));
-    assert!(humantime::parse_rfc3339(session["createdAt"].as_str().unwrap()).is_ok());
-    assert!(humantime::parse_rfc3339(session["expiresAt"].as_str().unwrap()).is_ok());
+    let created_at = timestamp_between(&session["createdAt"], created_from, created_by);
+    let expires_at = created_at + SESSION_TTL_MS;
+    timestamp_between(&session["expiresAt"], expires_at, expires_at);
     assert!(session.get("completedAt").is_none() && session.get("signatureData").is_none());
 
     let signature = png_data_url();
+    let submitted_from = now_ms();
     let submitted = counted(
         &stack,
         1,
@@ -157,6 +182,7 @@ async fn poll_shows_pending_then_completed_and_never_the_onboarding_token() {
             .answer(request(&submit_event(&id, &signature))),
     )
     .await;
+    let submitted_by = now_ms();
     assert_eq!(submitted.status, 200, "{}", submitted.body);
     assert_eq!(submitted.body["message"], json!("Signature submitted"));
 
@@ -164,7 +190,9 @@ async fn poll_shows_pending_then_completed_and_never_the_onboarding_token() {
     let session = &completed.body["session"];
     assert_eq!(session["completed"], json!(true));
     assert_eq!(session["signatureData"], json!(signature));
-    assert!(humantime::parse_rfc3339(session["completedAt"].as_str().unwrap()).is_ok());
+    timestamp_between(&session["completedAt"], submitted_from, submitted_by);
+    timestamp_between(&session["createdAt"], created_at, created_at);
+    timestamp_between(&session["expiresAt"], expires_at, expires_at);
     let text = completed.body.to_string();
     assert!(!text.contains("onb_7Kq2xY9pLm3N") && !text.contains("onboarding"));
 }
@@ -310,16 +338,26 @@ async fn submit_keeps_the_remaining_ttl() {
     let stack = Stack::start().await;
     let sessions = Sessions::new(&stack.app());
     let id = create(&stack, &sessions).await;
-    let before = pttl(&stack, &id).await;
-    let submitted = sessions
-        .submit
-        .answer(request(&submit_event(&id, &png_data_url())))
-        .await;
-    assert_eq!(submitted.status(), 200);
+    // Most of the session's life is behind it: a submit that gave it a fresh lifetime would
+    // show as a TTL far above what was left.
+    const LEFT_MS: i64 = 60_000;
+    redis::cmd("PEXPIRE")
+        .arg(format!("edgestate:local:sess:{id}"))
+        .arg(LEFT_MS)
+        .exec_async(&mut stack.redis().connect().await)
+        .await
+        .unwrap();
+    let submitted = answer(
+        sessions
+            .submit
+            .answer(request(&submit_event(&id, &png_data_url())))
+            .await,
+    );
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
     let after = pttl(&stack, &id).await;
     assert!(
-        after > 0 && after <= before,
-        "PTTL before {before}, after {after}"
+        after > 0 && after <= LEFT_MS,
+        "PTTL {after} after a submit with {LEFT_MS} ms left"
     );
 }
 
@@ -335,13 +373,18 @@ async fn sessions_expire_into_the_same_404_as_unknown_ones() {
     // However slow the machine, this is past the TTL: the session is gone from Redis itself.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(pttl(&stack, &id).await, -2, "no such key");
-    let get = with_session_id(event("session-get"), &id);
+    assert_not_found(&sessions, &id).await;
+}
+
+/// Polling and submitting `id` through `sessions` both answer the 404 of an unknown session.
+async fn assert_not_found(sessions: &Sessions, id: &str) {
+    let get = with_session_id(event("session-get"), id);
     assert_error(
         &answer(sessions.get.answer(request(&get)).await),
         404,
         "session_not_found",
     );
-    let submit = submit_event(&id, &png_data_url());
+    let submit = submit_event(id, &png_data_url());
     assert_error(
         &answer(sessions.submit.answer(request(&submit)).await),
         404,
@@ -364,7 +407,7 @@ async fn counters_are_written_with_the_operations_they_count() {
         .submit
         .answer(request(&submit_event(&first, &png_data_url())))
         .await;
-    assert_eq!(rejected.status(), 409);
+    assert_error(&answer(rejected), 409, "already_submitted");
 
     let today = edgestate::time::utc_day(edgestate::time::now_ms());
     let mut resp = stack.redis().connect().await;
@@ -381,6 +424,40 @@ async fn counters_are_written_with_the_operations_they_count() {
     assert_eq!(count(format!("created:{today}")).await, 2);
     assert_eq!(count("completed".into()).await, 1, "a 409 counts nothing");
     assert_eq!(count(format!("completed:{today}")).await, 1);
+}
+
+#[tokio::test]
+async fn day_counters_expire_after_90_days_and_totals_never() {
+    const DAY_COUNTER_TTL_MS: u64 = 90 * 24 * 3600 * 1000;
+    let stack = Stack::start().await;
+    let sessions = Sessions::new(&stack.app());
+    let before = now_ms();
+    let id = create(&stack, &sessions).await;
+    let submitted = sessions
+        .submit
+        .answer(request(&submit_event(&id, &png_data_url())))
+        .await;
+    assert_eq!(submitted.status(), 200);
+
+    let mut counters: Vec<String> = redis::cmd("KEYS")
+        .arg("edgestate:local:stats:*")
+        .query_async(&mut stack.redis().connect().await)
+        .await
+        .unwrap();
+    counters.sort();
+    // `stats:sessions:{event}:{shard}` and `stats:sessions:{event}:{day}:{shard}`.
+    let (days, totals): (Vec<String>, Vec<String>) = counters
+        .into_iter()
+        .partition(|key| key.split(':').count() == 7);
+    assert_eq!((days.len(), totals.len()), (2, 2), "{days:?} {totals:?}");
+    for key in totals {
+        let ttl = key_pttl(&stack, &key).await;
+        assert_eq!(ttl, -1, "{key}: an all-time total never expires");
+    }
+    for key in days {
+        let ttl = key_pttl(&stack, &key).await;
+        assert_ttl_left(&key, ttl, DAY_COUNTER_TTL_MS, now_ms() - before);
+    }
 }
 
 #[tokio::test]
@@ -457,4 +534,74 @@ async fn instances_share_sessions_and_exactly_one_of_50_concurrent_submits_wins(
 
     let polled = answer(instances[0].get.answer(request(&get)).await);
     assert_eq!(polled.body["session"]["signatureData"], json!(winners[0]));
+}
+
+#[tokio::test]
+async fn two_key_prefixes_on_one_redis_never_see_each_others_keys() {
+    const STAGES: [&str; 2] = ["edgestate:staging:", "edgestate:production:"];
+    let stack = Stack::start().await;
+    // Two requests per IP and stage, so a request one stage counted against the other's
+    // allowance would show.
+    let stage = |prefix: &str| {
+        let mut settings = Settings {
+            key_prefix: prefix.to_owned(),
+            ..default_settings()
+        };
+        settings.rate_limits.api = Policy::new(2, 900);
+        stack.app_with(settings)
+    };
+    let (staging, production) = (stage(STAGES[0]), stage(STAGES[1]));
+    let (in_staging, in_production) = (Sessions::new(&staging), Sessions::new(&production));
+
+    let id = create(&stack, &in_staging).await;
+    assert_not_found(&in_production, &id).await;
+    create(&stack, &in_staging).await;
+    assert_error(
+        &answer(
+            in_staging
+                .create
+                .answer(request(&event("session-create")))
+                .await,
+        ),
+        429,
+        "rate_limited",
+    );
+
+    // One address per stage registers the same email in each: two accounts.
+    for (index, app) in [&staging, &production].into_iter().enumerate() {
+        let register = with_source_ip(
+            with_body(
+                event("auth-register"),
+                &credentials("ann.lee@example.com", "correct horse battery staple"),
+            ),
+            &format!("192.0.2.{index}"),
+        );
+        let registered = answer(Register::new(app).answer(request(&register)).await);
+        assert_eq!(registered.status, 201, "{}", registered.body);
+    }
+
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut stack.redis().connect().await)
+        .await
+        .unwrap();
+    keys.sort();
+    for key in &keys {
+        assert!(
+            STAGES.iter().any(|prefix| key.starts_with(prefix)),
+            "{key} is under neither prefix: {keys:?}"
+        );
+    }
+    for (prefix, sessions, users) in [(STAGES[0], 2, 1), (STAGES[1], 0, 1)] {
+        let count = |kind: &str| {
+            keys.iter()
+                .filter(|key| key.starts_with(&format!("{prefix}{kind}:")))
+                .count()
+        };
+        assert_eq!(
+            (count("sess"), count("user")),
+            (sessions, users),
+            "{prefix}: {keys:?}"
+        );
+    }
 }
