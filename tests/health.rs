@@ -16,14 +16,21 @@ async fn call(client: &RedisClient) -> (u16, Value, Response<Body>) {
 
 #[tokio::test]
 async fn healthy_when_redis_answers_ping() {
-    let stack = Stack::start().await;
+    // Every answer of this upstash-local takes at least 50 ms: a latency that is really the
+    // PING's round trip cannot be less.
+    const LATENCY: Duration = Duration::from_millis(50);
+    let stack = Stack::start_with_latency(LATENCY).await;
     let before = stack.rest_requests();
     let (status, body, _) = call(&stack.client()).await;
     assert_eq!(status, 200);
     assert_eq!(body["success"], json!(true));
     assert_eq!(body["status"], json!("healthy"));
     assert_eq!(body["redis"]["status"], json!("ok"));
-    assert!(body["redis"]["latencyMs"].as_f64().unwrap() >= 0.0);
+    let latency_ms = body["redis"]["latencyMs"].as_f64().unwrap();
+    assert!(
+        latency_ms >= LATENCY.as_secs_f64() * 1000.0,
+        "latencyMs {latency_ms}"
+    );
     assert_eq!(
         stack.rest_requests() - before,
         1,
@@ -56,7 +63,10 @@ async fn degraded_when_the_rest_endpoint_cannot_be_reached() {
     let mut config = Stack::start().await.config();
     // The stack is gone by now: nothing listens at its URL any more.
     config.timeout = Duration::from_millis(300);
-    let (status, body, _) = call(&RedisClient::new(config).unwrap()).await;
+    let (status, body, response) = call(&RedisClient::new(config).unwrap()).await;
     assert_eq!(status, 503);
+    assert_eq!(body["code"], json!("service_unavailable"));
     assert_eq!(body["status"], json!("degraded"));
+    assert_eq!(body["redis"]["status"], json!("down"));
+    assert_eq!(response.headers()["retry-after"], "1");
 }
