@@ -1,8 +1,13 @@
 //! The REST client against a real Redis through upstash-local: every protocol feature the
 //! Lambdas rely on, end to end.
 
-use edgestate::redis::{Command, RedisError, Reply, Script};
-use testkit::Stack;
+use std::time::Duration;
+
+use edgestate::redis::{Command, RedisClient, RedisConfig, RedisError, Reply, Script, Unavailable};
+use edgestate::secret::Secret;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use testkit::{RedisServer, Stack, TOKEN};
 
 fn text(reply: Reply) -> String {
     reply.into_text().unwrap().unwrap()
@@ -94,32 +99,159 @@ async fn nested_arrays_integers_and_nils_keep_their_shape() {
 }
 
 #[tokio::test]
-async fn command_error_is_told_apart_from_an_outage() {
+async fn command_error_names_the_command_and_keeps_redis_text_never_the_arguments() {
     let stack = Stack::start().await;
     let client = stack.client();
     client
-        .command(&Command::new("SET").arg("word").arg("abc"))
+        .command(&Command::new("SET").arg("secret-value-key").arg("abc"))
         .await
         .unwrap();
     let error = client
-        .command(&Command::new("INCR").arg("word"))
+        .command(&Command::new("incr").arg("secret-value-key"))
         .await
         .unwrap_err();
     let RedisError::Command(command) = error else {
         panic!("expected a command error, got {error:?}");
     };
     assert_eq!(command.command, "INCR");
-    assert!(command.message.starts_with("ERR value is not an integer"));
+    assert_eq!(
+        command.message,
+        "ERR value is not an integer or out of range"
+    );
+    assert!(!command.to_string().contains("secret-value-key"));
 }
 
 #[tokio::test]
-async fn wrong_token_is_unauthorized() {
+async fn a_refused_token_is_unauthorized_sent_once_and_never_shown() {
     let stack = Stack::start().await;
     let mut config = stack.config();
-    config.token = edgestate::secret::Secret::new("not-the-token");
-    let client = edgestate::redis::RedisClient::new(config).unwrap();
+    config.token = Secret::new("not-the-token");
+    let client = RedisClient::new(config).unwrap();
+    let before = stack.rest_requests();
     let error = client.command(&Command::new("PING")).await.unwrap_err();
     assert!(matches!(error, RedisError::Unauthorized), "{error:?}");
+    assert_eq!(stack.rest_requests() - before, 1, "retrying cannot help");
+    assert!(!format!("{error} {error:?}").contains("not-the-token"));
+}
+
+#[tokio::test]
+async fn a_stopped_redis_is_unavailable_and_only_reads_are_sent_again() {
+    let stack = Stack::start().await;
+    let client = stack.client();
+    let script = Script::new("bump", "return redis.call('INCR', KEYS[1])");
+    // The server exits while answering, so this command reports a broken connection.
+    let _ = redis::cmd("SHUTDOWN")
+        .arg("NOSAVE")
+        .exec_async(&mut stack.redis().connect().await)
+        .await;
+    let (incr, bump, get) = (
+        Command::new("INCR").arg("k"),
+        script.call().key("k"),
+        Command::new("GET").arg("k"),
+    );
+    // What a call sent, once it failed as it must: upstash-local answers 503 for its Redis.
+    let requests = async |call: BoxFuture<'_, Result<Reply, RedisError>>| {
+        let before = stack.rest_requests();
+        let error = call.await.unwrap_err();
+        assert!(
+            matches!(error, RedisError::Unavailable(Unavailable::Status(503))),
+            "{error:?}"
+        );
+        stack.rest_requests() - before
+    };
+    assert_eq!(
+        requests(client.command(&incr).boxed()).await,
+        1,
+        "a write is sent once"
+    );
+    assert_eq!(
+        requests(client.eval(&bump).boxed()).await,
+        1,
+        "a script is sent once"
+    );
+    // Within the stack's generous deadline, however slow the machine.
+    assert!(
+        requests(client.command(&get).boxed()).await >= 2,
+        "a read is sent again within the deadline"
+    );
+}
+
+#[tokio::test]
+async fn a_write_or_script_that_times_out_is_sent_exactly_once() {
+    // Every answer comes a second after Redis ran the command: far past the client's deadline,
+    // however slow the machine.
+    let stack = Stack::start_with_latency(Duration::from_secs(1)).await;
+    let mut config = stack.config();
+    config.timeout = Duration::from_millis(300);
+    let client = RedisClient::new(config).unwrap();
+    let script = Script::new("bump", "return redis.call('INCR', KEYS[1])");
+    let (incr, bump) = (
+        Command::new("INCR").arg("counter"),
+        script.call().key("counter"),
+    );
+    let calls = [client.command(&incr).boxed(), client.eval(&bump).boxed()];
+    for (ran, call) in (1..).zip(calls) {
+        let error = call.await.unwrap_err();
+        assert!(
+            matches!(error, RedisError::Unavailable(Unavailable::Timeout)),
+            "{error:?}"
+        );
+        // The client gave up; once what it sent has run, a wrong retry would have run too.
+        assert_eq!(counter_once_at_least(&stack, ran).await, ran, "sent once");
+    }
+    assert_eq!(stack.rest_requests(), 2);
+}
+
+/// The integer at `counter` over RESP, once it is at least `least` (what was sent before a
+/// timeout may still be on its way), after giving anything sent with it time to run as well.
+async fn counter_once_at_least(stack: &Stack, least: i64) -> i64 {
+    let mut resp = stack.redis().connect().await;
+    let mut read = async || -> i64 {
+        let value: Option<i64> = redis::cmd("GET")
+            .arg("counter")
+            .query_async(&mut resp)
+            .await
+            .unwrap();
+        value.unwrap_or(0)
+    };
+    while read().await < least {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    read().await
+}
+
+#[tokio::test]
+async fn an_unsent_write_is_sent_once_the_endpoint_appears() {
+    // Nothing listens on the port at first: connections are refused, so the INCR is never
+    // sent and may be retried. upstash-local appears there a little later and gets it once.
+    let redis = RedisServer::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = RedisClient::new(RedisConfig {
+        url: format!("http://127.0.0.1:{port}").parse().unwrap(),
+        token: Secret::new(TOKEN),
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let late_upstash = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        upstash_local::Server::start(upstash_local::Config {
+            listen: ([127, 0, 0, 1], port).into(),
+            redis_url: redis.url(),
+            token: TOKEN.to_owned(),
+            latency: Duration::ZERO,
+        })
+        .await
+        .unwrap()
+    };
+    let incr = Command::new("INCR").arg("k");
+    let (reply, upstash) = tokio::join!(client.command(&incr), late_upstash);
+    assert_eq!(reply.unwrap(), Reply::Int(1));
+    assert_eq!(upstash.request_count(), 1);
 }
 
 #[tokio::test]
