@@ -282,7 +282,7 @@ impl Client {
             Ok::<_, reqwest::Error>((status, code, response.bytes().await?))
         };
         let (status, header_code, bytes) =
-            match tokio::time::timeout(SSM_ATTEMPT_TIMEOUT * 100, exchange).await { // BREAK: no attempt limit
+            match tokio::time::timeout(SSM_ATTEMPT_TIMEOUT, exchange).await {
                 Err(_) => return Err(Failure::transient(no_answer())),
                 // No route, refused, reset: nothing was read, so nothing can leak.
                 Ok(Err(error)) => {
