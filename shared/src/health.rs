@@ -7,7 +7,7 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, json};
 
-use crate::http::{ApiError, success};
+use crate::http::{ApiError, log_redis_failure, success};
 use crate::redis::{Command, RedisClient, RedisError};
 use crate::route::{Meter, Route};
 
@@ -43,7 +43,7 @@ pub async fn check(client: &RedisClient) -> Response<Body> {
             success(StatusCode::OK, fields)
         }
         Err(error) => {
-            tracing::error!(%error, "health check failed");
+            log_redis_failure(&error);
             ApiError::service_unavailable()
                 .with_field("status", json!("degraded"))
                 .with_field("redis", json!({"status": "down"}))

@@ -19,6 +19,8 @@ pub struct Settings {
     /// Largest `signatureData` (the whole data URL) a session accepts.
     pub signature_max_bytes: usize,
     pub rate_limits: RateLimitSettings,
+    /// The CloudWatch namespace of the metrics lines (`METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
 }
 
 impl Settings {
@@ -49,8 +51,27 @@ impl Settings {
             1..=5 * 1024 * 1024,
         )?;
         let rate_limits = RateLimitSettings::from_env(env, &stage)?;
+        let metrics_namespace = parsed_or(
+            env,
+            "METRICS_NAMESPACE",
+            crate::metrics::DEFAULT_NAMESPACE.to_owned(),
+        )?;
+        // CloudWatch's rule for namespaces: 1 to 255 of these characters, not starting "AWS/".
+        if metrics_namespace.len() > 255
+            || metrics_namespace.starts_with("AWS/")
+            || !metrics_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_/#:".contains(c))
+        {
+            return Err(ConfigError::Invalid {
+                name: "METRICS_NAMESPACE",
+                reason: "use up to 255 letters, digits and . - _ / # :, not starting AWS/"
+                    .to_owned(),
+            });
+        }
         Ok(Settings {
             rate_limits,
+            metrics_namespace,
             stage,
             key_prefix,
             session_ttl: Duration::from_secs(ttl_seconds),

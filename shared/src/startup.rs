@@ -4,6 +4,7 @@ use lambda_http::{Error, service_fn};
 
 use crate::env::{ConfigError, Lookup, ProcessEnv};
 use crate::keys::Keys;
+use crate::metrics;
 use crate::ratelimit::RateLimiter;
 use crate::redis::{RedisClient, RedisConfig, RedisError};
 use crate::route::Route;
@@ -71,6 +72,11 @@ async fn start(with_tokens: bool) -> (App, Option<Tokens>) {
     let built = async {
         let env = resolve(ProcessEnv).await?;
         let app = App::from_env(&env)?;
+        let function = env.get("AWS_LAMBDA_FUNCTION_NAME");
+        metrics::init(
+            &app.settings.metrics_namespace,
+            function.as_deref().unwrap_or("local"),
+        );
         let tokens = if with_tokens {
             Some(Tokens::new(TokenConfig::from_env(&env)?))
         } else {
@@ -94,7 +100,9 @@ fn stop(error: &StartupError) -> ! {
 pub async fn serve(route: impl Route) -> Result<(), Error> {
     let route = &route;
     lambda_http::run(service_fn(move |request| async move {
-        Ok::<_, Error>(route.answer(request).await)
+        let response =
+            metrics::measured(route.answer(request), |response| response.status().as_u16());
+        Ok::<_, Error>(response.await)
     }))
     .await
 }

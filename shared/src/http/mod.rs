@@ -110,22 +110,33 @@ impl From<RedisError> for ApiError {
     /// Logs the cause once, here, so no handler forgets to and none logs a secret: the error
     /// carries command names and Redis's messages, never arguments or the token.
     fn from(error: RedisError) -> ApiError {
-        match &error {
-            RedisError::Unavailable(_) | RedisError::Protocol(_) => {
-                tracing::error!(%error, "redis request failed");
-                ApiError::service_unavailable()
-            }
-            RedisError::Unauthorized => {
-                tracing::error!(
-                    %error,
-                    "check UPSTASH_REDIS_REST_TOKEN (or its SSM parameter) for this stage"
-                );
-                ApiError::service_unavailable()
-            }
-            RedisError::Command(command) => {
-                tracing::error!(command = %command.command, message = %command.message, "redis refused a command");
-                ApiError::internal()
-            }
+        log_redis_failure(&error);
+        match error {
+            RedisError::Command(_) => ApiError::internal(),
+            _ => ApiError::service_unavailable(),
+        }
+    }
+}
+
+/// One error line for a failed Redis call, in the words its operator needs: a rejected token
+/// names the setting to check (never the token), a refused command its name and Redis's reply.
+pub fn log_redis_failure(error: &RedisError) {
+    match error {
+        RedisError::Unavailable(_) | RedisError::Protocol(_) => {
+            tracing::error!(%error, "redis request failed");
+        }
+        RedisError::Unauthorized => {
+            tracing::error!(
+                %error,
+                "check UPSTASH_REDIS_REST_TOKEN (or its SSM parameter) for this stage"
+            );
+        }
+        RedisError::Command(command) => {
+            tracing::error!(
+                command = %command.command,
+                reply = %command.message,
+                "redis refused a command"
+            );
         }
     }
 }

@@ -100,8 +100,8 @@ impl RedisClient {
                 command.is_idempotent(),
                 self.deadline(),
             )
-            .await?;
-        single_result(body, command.name())
+            .await;
+        counted(body.and_then(|body| single_result(body, command.name())))
     }
 
     /// Runs a script: by source the first time, by SHA-1 after that, and by source again if
@@ -110,12 +110,12 @@ impl RedisClient {
     pub async fn eval(&self, call: &ScriptCall<'_>) -> Result<Reply, RedisError> {
         let deadline = self.deadline();
         let by_sha = self.is_loaded(call);
-        match self.send_script(call, by_sha, deadline).await {
+        counted(match self.send_script(call, by_sha, deadline).await {
             Err(RedisError::Command(error)) if by_sha && error.is_noscript() => {
                 self.send_script(call, false, deadline).await
             }
             result => result,
-        }
+        })
     }
 
     /// One script request; once Redis has answered anything but `NOSCRIPT`, it holds the
@@ -194,6 +194,7 @@ impl RedisClient {
         .instrument(span.clone())
         .await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        crate::metrics::redis_requests(attempts, latency_ms);
         span.record("attempts", attempts);
         span.record("latency_ms", latency_ms);
         // The event repeats the span's fields: JSON logs print events, not spans.
@@ -263,6 +264,14 @@ impl RedisClient {
             *slot = Some(token.clone());
         }
     }
+}
+
+/// A call's outcome, its failure counted in the current request's metrics by kind.
+fn counted(result: Result<Reply, RedisError>) -> Result<Reply, RedisError> {
+    if let Err(error) = &result {
+        crate::metrics::redis_error(error.kind());
+    }
+    result
 }
 
 /// A response body the protocol allows.

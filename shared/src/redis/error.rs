@@ -1,7 +1,7 @@
 //! One error type for everything that can go wrong talking to Redis over REST.
 //!
-//! Handlers answer each kind differently (`docs/contract.md`, "Failure policy"), so the kinds are kept apart here rather
-//! than flattened into strings: an outage is a 503 the client may retry, a refused command is
+//! Handlers answer each kind differently (`docs/contract.md`, "Failure policy"), so the kinds
+//! are kept apart here rather than flattened into strings: an outage is a 503 the client may retry, a refused command is
 //! a bug of ours (500), a rejected token is an operator's problem (503 plus a loud log).
 
 use std::fmt;
@@ -20,6 +20,20 @@ pub enum RedisError {
     /// The endpoint answered something that is not the Upstash protocol.
     #[error("unexpected reply from redis REST endpoint: {0}")]
     Protocol(String),
+}
+
+impl RedisError {
+    /// A short name of the kind, for metrics (`RedisErrors` by `ErrorKind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RedisError::Unavailable(Unavailable::Timeout) => "timeout",
+            RedisError::Unavailable(Unavailable::Transport(_)) => "transport",
+            RedisError::Unavailable(Unavailable::Status(_)) => "server_error",
+            RedisError::Unauthorized => "unauthorized",
+            RedisError::Command(_) => "command",
+            RedisError::Protocol(_) => "protocol",
+        }
+    }
 }
 
 /// Why Redis was unavailable; kept so logs say whether to look at the network or the server.
