@@ -20,34 +20,11 @@ pub struct Keys {
     prefix: String,
 }
 
-/// What a session counter counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionEvent {
-    Created,
-    Completed,
-}
-
-impl SessionEvent {
-    fn name(self) -> &'static str {
-        match self {
-            SessionEvent::Created => "created",
-            SessionEvent::Completed => "completed",
-        }
-    }
-}
-
 /// An account's name in keys: the SHA-256 of the normalised email, in hex. Login, the
 /// per-account limiter and the token guard all compute it from an email they already hold,
 /// and no key ever spells an address.
 pub fn account_id(email: &str) -> String {
     hex(digest(&SHA256, email.as_bytes()).as_ref())
-}
-
-/// The counter shard of a session: from its id, which is random, so sessions spread evenly
-/// and the requests of one session (which lock its own key anyway) share one.
-pub fn counter_shard(session_id: &str) -> u8 {
-    let lead = session_id.get(..2).unwrap_or_default();
-    u8::from_str_radix(lead, 16).unwrap_or(0) % COUNTER_SHARDS
 }
 
 impl Keys {
@@ -73,23 +50,58 @@ impl Keys {
         format!("{}deny:{jti}", self.prefix)
     }
 
+    /// `fam:{account}:{family}`: a refresh-token family once refreshed or revoked: the
+    /// hashes of its current and previous secrets and of every secret it used, or its
+    /// revocation; expires with the family. Under its account, so a family id presented
+    /// with another account names another (empty) key.
+    pub fn family(&self, account: &str, family: &str) -> String {
+        format!("{}fam:{account}:{family}", self.prefix)
+    }
+
     /// `rl:{limiter}:{identifier}`: one key per identifier and limiter.
     pub fn rate_limit(&self, limiter: &str, identifier: &str) -> String {
         format!("{}rl:{limiter}:{identifier}", self.prefix)
     }
 
-    /// `stats:sessions:{event}:{shard}`: one shard of the all-time count.
-    pub fn session_total(&self, event: SessionEvent, shard: u8) -> String {
-        format!("{}stats:sessions:{}:{shard}", self.prefix, event.name())
+    /// `stats:{counter}:{shard}`: one shard of a counter's all-time count
+    /// (`blocks::counters`; the session counters are `sessions:created` and
+    /// `sessions:completed`).
+    pub fn counter_total(&self, counter: &str, shard: u8) -> String {
+        format!("{}stats:{counter}:{shard}", self.prefix)
     }
 
-    /// `stats:sessions:{event}:{YYYY-MM-DD}:{shard}`: one shard of one UTC day's count.
-    pub fn session_daily(&self, event: SessionEvent, day: &str, shard: u8) -> String {
-        format!(
-            "{}stats:sessions:{}:{day}:{shard}",
-            self.prefix,
-            event.name()
-        )
+    /// `stats:{counter}:{YYYY-MM-DD}:{shard}`: one shard of one UTC day's count.
+    pub fn counter_day(&self, counter: &str, day: &str, shard: u8) -> String {
+        format!("{}stats:{counter}:{day}:{shard}", self.prefix)
+    }
+
+    /// `flag:{counter}:{user}`: that the user is counted in `counter` (a like), so a second
+    /// like counts nothing.
+    pub fn counter_flag(&self, counter: &str, user: &str) -> String {
+        format!("{}flag:{counter}:{user}", self.prefix)
+    }
+
+    /// `cache:{namespace}:{id}`: a hash of a cached value, until when it is fresh, and the
+    /// lease of the one caller recomputing it (`blocks::cache`).
+    pub fn cache(&self, namespace: &str, id: &str) -> String {
+        format!("{}cache:{namespace}:{id}", self.prefix)
+    }
+
+    /// `once:{kind}:{digest}`: a one-time token's value until it is taken or expires, under
+    /// the SHA-256 of the token, so no key spells a usable token (`blocks::once`).
+    pub fn one_time(&self, kind: &str, digest: &str) -> String {
+        format!("{}once:{kind}:{digest}", self.prefix)
+    }
+
+    /// `presence:members:{group}`: a sorted set of a group's members, each scored with
+    /// when it expires (epoch ms) (`blocks::presence`).
+    pub fn presence_members(&self, group: &str) -> String {
+        format!("{}presence:members:{group}", self.prefix)
+    }
+
+    /// `presence:closed:{group}`: the tombstone of a closed group, for a short time.
+    pub fn presence_closed(&self, group: &str) -> String {
+        format!("{}presence:closed:{group}", self.prefix)
     }
 }
 
@@ -102,18 +114,33 @@ mod tests {
         let keys = Keys::new("edgestate:local:");
         assert_eq!(keys.session("ab12"), "edgestate:local:sess:ab12");
         assert_eq!(
-            keys.session_total(SessionEvent::Created, 3),
+            keys.counter_total("sessions:created", 3),
             "edgestate:local:stats:sessions:created:3"
         );
         assert_eq!(keys.user("u1"), "edgestate:local:user:u1");
         assert_eq!(keys.denied_token("j1"), "edgestate:local:deny:j1");
+        assert_eq!(keys.family("a1", "f1"), "edgestate:local:fam:a1:f1");
         assert_eq!(
             keys.rate_limit("login-ip", "203.0.113.7"),
             "edgestate:local:rl:login-ip:203.0.113.7"
         );
         assert_eq!(
-            keys.session_daily(SessionEvent::Completed, "2026-11-22", 15),
+            keys.counter_day("sessions:completed", "2026-11-22", 15),
             "edgestate:local:stats:sessions:completed:2026-11-22:15"
+        );
+        assert_eq!(
+            keys.counter_flag("likes:p1", "u1"),
+            "edgestate:local:flag:likes:p1:u1"
+        );
+        assert_eq!(keys.cache("feed", "p1"), "edgestate:local:cache:feed:p1");
+        assert_eq!(keys.one_time("call", "d1"), "edgestate:local:once:call:d1");
+        assert_eq!(
+            keys.presence_members("t1"),
+            "edgestate:local:presence:members:t1"
+        );
+        assert_eq!(
+            keys.presence_closed("t1"),
+            "edgestate:local:presence:closed:t1"
         );
     }
 
@@ -124,15 +151,5 @@ mod tests {
         assert!(!id.contains("ann"));
         assert_eq!(id, account_id("ann@example.com"));
         assert_ne!(id, account_id("bob@example.com"));
-    }
-
-    #[test]
-    fn sessions_spread_over_every_shard() {
-        assert_eq!(counter_shard("00ffffffffffffffffffffffffffffff"), 0);
-        assert_eq!(counter_shard("1f00000000000000000000000000000a"), 15);
-        let shards: std::collections::HashSet<u8> = (0..=255u8)
-            .map(|lead| counter_shard(&format!("{lead:02x}{}", "0".repeat(30))))
-            .collect();
-        assert_eq!(shards.len(), usize::from(COUNTER_SHARDS));
     }
 }

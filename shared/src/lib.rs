@@ -11,9 +11,14 @@
 //! prelude, to Redis as one script in one request. Arrows only point down this list:
 //!
 //! - **Routes**, one per file with its Lua beside it:
-//!   [`sessions`] (`create`, `get`, `submit`), [`accounts`] (`register`, `login`, `logout`,
-//!   `me`), [`guard`] (the token guard's two halves and the [`guard::Authorizer`]),
-//!   [`health`].
+//!   [`sessions`] (`create`, `get`, `submit`, and `stats` behind the authorizer), [`accounts`]
+//!   (`register`, `login`, `logout`, `me`), [`guard`] (the token guard's two halves and the
+//!   [`guard::Authorizer`]), [`health`], and [`web`] (the signature flow's pages, which call
+//!   the session routes).
+//! - **Building blocks**, [`blocks`], for the routes teams add (`docs/add-a-route.md`): a
+//!   cache with stampede protection, sharded counters and per-user flags, one-time tokens and
+//!   a presence registry; each is Lua functions a route script composes, bindings, and
+//!   operations of one request.
 //! - **The route runner**, [`route`]: script composition, the one request, the rate-limit
 //!   headers and the 429, and the [`route::Route`] trait whose `answer` every function calls.
 //! - **Domain services**: [`ratelimit`] (policies, algorithms and their Lua, the denial
@@ -22,16 +27,18 @@
 //!   [`redis`] (the Upstash REST client).
 //! - **Start-up**: [`startup`] (cold start and the serve loop), [`settings`] (the non-secret
 //!   settings), [`env`] (looking settings up), [`ssm`] (secrets from SSM Parameter Store),
-//!   [`telemetry`] (JSON logs).
+//!   [`telemetry`] (JSON logs), [`metrics`] (one CloudWatch EMF line per request).
 //! - **Leaves**, depending on nothing above: [`ids`], [`time`], [`secret`].
 
 pub mod accounts;
+pub mod blocks;
 pub mod env;
 pub mod guard;
 pub mod health;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod metrics;
 pub mod ratelimit;
 pub mod redis;
 pub mod route;
@@ -43,3 +50,4 @@ pub mod startup;
 pub mod telemetry;
 pub mod time;
 pub mod tokens;
+pub mod web;

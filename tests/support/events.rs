@@ -54,3 +54,15 @@ pub fn with_bearer(mut event: Value, token: &str) -> Value {
     }
     event
 }
+
+/// The authorizer's event (`events/authorizer.json`) carrying `token` as its bearer token.
+pub fn authorizer_request_event(token: &str) -> Value {
+    with_bearer(event("authorizer"), token)
+}
+
+/// [`authorizer_request_event`] as the authorizer's handler takes it.
+pub fn authorizer_request(
+    token: &str,
+) -> lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request {
+    serde_json::from_value(authorizer_request_event(token)).expect("an authorizer event")
+}

@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 
 use crate::answer::answer;
 use crate::events::{event, request, with_body};
-use crate::{Stack, test_tokens};
+use edgestate::env::Pairs;
+use edgestate::tokens::{TokenConfig, Tokens};
+
+use crate::{JWT_SECRET, Stack, test_tokens};
 
 /// A fresh signature session, created through the handler as a client would; its id.
 pub async fn created_session(stack: &Stack) -> String {
@@ -37,6 +40,14 @@ pub async fn registered_user(stack: &Stack, email: &str, password: &str) -> Valu
 
 /// A token for an existing account, from the login handler as a client would get it.
 pub async fn login_token(stack: &Stack, email: &str, password: &str) -> String {
+    logged_in(stack, email, password).await["token"]
+        .as_str()
+        .expect("login answers a token")
+        .to_owned()
+}
+
+/// What login answers an existing account, as a client would get it: its tokens.
+pub async fn logged_in(stack: &Stack, email: &str, password: &str) -> Value {
     let login = with_body(event("auth-login"), &credentials(email, password));
     let response = Accounts::new(&stack.app(), test_tokens())
         .login
@@ -44,8 +55,13 @@ pub async fn login_token(stack: &Stack, email: &str, password: &str) -> String {
         .await;
     let login = answer(response);
     assert_eq!(login.status, 200, "logging in {email}: {}", login.body);
-    login.body["token"]
-        .as_str()
-        .expect("login answers a token")
-        .to_owned()
+    login.body
+}
+
+/// Token keys as the test stack's functions have them, with some settings of `pairs` (such as
+/// `REFRESH_REUSE_GRACE_SECONDS`) changed.
+pub fn tokens_with(pairs: &[(&str, &str)]) -> Tokens {
+    let mut all = vec![("JWT_SECRET", JWT_SECRET)];
+    all.extend_from_slice(pairs);
+    Tokens::new(TokenConfig::from_env(&Pairs::new(&all)).expect("valid token settings"))
 }

@@ -1,22 +1,22 @@
-//! `POST /auth/login` → 200 `{token, tokenType, expiresAt, expiresIn}`; 401
-//! `invalid_credentials` for a wrong password and an unknown email alike.
+//! `POST /auth/login` → 200 `{token, tokenType, expiresAt, expiresIn, refreshToken,
+//! refreshExpiresAt}`; 401 `invalid_credentials` for a wrong password and an unknown email
+//! alike. Each login starts a refresh-token family.
 
 use std::sync::{Arc, LazyLock};
 
-use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::{Map, json};
 
-use super::{BODY_MAX_BYTES, blocking, number, password, text, validation};
+use super::{BODY_MAX_BYTES, blocking, issued, number, password, text, validation};
 use crate::http::request::{client_ip, json_object, string_field};
-use crate::http::{ApiError, ErrorCode, success};
+use crate::http::{ApiError, ErrorCode};
+use crate::ids::random_id;
 use crate::keys::{Keys, account_id};
 use crate::ratelimit::{Limit, Limiter};
 use crate::redis::{RedisError, Reply};
 use crate::route::{Bound, Meter, Route, RouteScript, Runner};
 use crate::startup::App;
-use crate::time::{iso8601, now_seconds};
-use crate::tokens::{Subject, Tokens};
+use crate::time::now_ms;
+use crate::tokens::{Family, Subject, Tokens};
 
 const LUA: &str = include_str!("login.lua");
 static SCRIPT: LazyLock<RouteScript> = LazyLock::new(|| RouteScript::new("auth_login", &[LUA]));
@@ -58,29 +58,18 @@ impl Login {
         password::warm_up();
     }
 
-    /// Signs the token login answers.
-    fn issue(&self, user: StoredUser) -> Result<Response<Body>, ApiError> {
+    /// Starts a refresh-token family and answers its first tokens. Nothing is written: the
+    /// family's first refresh token is derived from its id (see `tokens::RefreshTokens`).
+    fn issue(&self, account: &str, user: StoredUser) -> Result<Response<Body>, ApiError> {
+        let family = Family::start(now_ms())?;
         let subject = Subject {
             user_id: user.id,
             email: user.email,
             token_version: user.token_version,
+            family: family.id.clone(),
         };
-        let issued = self
-            .tokens
-            .issue(&subject, now_seconds())
-            .map_err(|error| {
-                tracing::error!(%error, "cannot sign a token");
-                ApiError::internal()
-            })?;
-        let mut fields = Map::new();
-        fields.insert("token".to_owned(), json!(issued.token));
-        fields.insert("tokenType".to_owned(), json!("Bearer"));
-        fields.insert(
-            "expiresAt".to_owned(),
-            json!(iso8601(issued.expires_at.saturating_mul(1000))),
-        );
-        fields.insert("expiresIn".to_owned(), json!(issued.expires_in));
-        Ok(success(StatusCode::OK, fields))
+        let refresh_token = self.tokens.refresh().first(account, &family);
+        issued(&self.tokens, &subject, refresh_token, &family)
     }
 }
 
@@ -95,10 +84,11 @@ impl Route for Login {
         let password = string_field(&body, "password")?.to_owned();
         let ip = client_ip(request);
         let account = account_id(&email);
+        let lease = random_id()?;
         let limits = [
             Limit::consume(Limiter::Api, ip.as_str()),
             Limit::consume(Limiter::LoginIp, ip.as_str()),
-            Limit::failures(Limiter::LoginAccount, account.as_str()),
+            Limit::lease(Limiter::LoginAccount, account.as_str(), &lease),
         ];
         let values = self
             .runner
@@ -110,28 +100,27 @@ impl Route for Login {
         let matches = blocking(move || password::verify(&password, stored_hash.as_deref())).await?;
         let limiter = self.runner.limiter();
         let Some(user) = user.filter(|_| matches) else {
-            // Unknown email or wrong password alike: the account's failure is recorded either
-            // way, so neither the answer nor the lockout tells which emails exist. With
-            // failures on record, the first request has counted this one already.
-            if !had_failures {
-                limiter
-                    .hit(
-                        self.runner.redis(),
-                        &[Limit::consume(Limiter::LoginAccount, account)],
-                    )
-                    .await?;
-            }
+            // Unknown email or wrong password alike: the attempt's lease becomes a recorded
+            // failure either way, so neither the answer nor the lockout tells which emails
+            // exist.
+            limiter
+                .hit(
+                    self.runner.redis(),
+                    &[Limit::failure_of(Limiter::LoginAccount, &account, &lease)],
+                )
+                .await?;
             return Err(ApiError::new(
                 ErrorCode::InvalidCredentials,
                 "Invalid email or password",
             ));
         };
+        // A success with a clean record lets its lease lapse: no second request.
         if had_failures {
             limiter
                 .reset(self.runner.redis(), Limiter::LoginAccount, &account)
                 .await?;
         }
-        self.issue(user)
+        self.issue(&account, user)
     }
 }
 

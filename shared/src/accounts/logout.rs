@@ -12,6 +12,7 @@ use crate::http::request::{invalid_field, json_object};
 use crate::http::{ApiError, success};
 use crate::route::{Bound, Meter, Route, RouteScript, Runner, user_api_limit};
 use crate::startup::App;
+use crate::time::now_ms;
 use crate::tokens::Claims;
 
 const LUA: &str = include_str!("logout.lua");
@@ -28,7 +29,9 @@ fn bind(guard: &Guard, claims: &Claims, all_devices: bool) -> Bound {
     guard
         .bind(claims)
         .arg("denylist_until", Guard::denylist_until(claims))
+        .arg("family_ends_at", guard.family_ends_at(claims))
         .arg("all_devices", if all_devices { "1" } else { "0" })
+        .arg("now_ms", now_ms())
 }
 
 impl Logout {

@@ -31,6 +31,12 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The verdict as a status class for metrics: 200 allowed, 403 denied (what API Gateway
+    /// then answers the client).
+    pub fn status(&self) -> u16 {
+        if self.is_authorized { 200 } else { 403 }
+    }
+
     fn deny() -> Verdict {
         Verdict {
             is_authorized: false,

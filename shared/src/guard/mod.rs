@@ -17,10 +17,10 @@ use crate::http::{ApiError, ErrorCode};
 use crate::keys::{Keys, account_id};
 use crate::route::Bound;
 use crate::time::now_seconds;
-use crate::tokens::{Claims, LEEWAY_SECONDS, Tokens, bearer_token};
+use crate::tokens::{Claims, Family, LEEWAY_SECONDS, Tokens, bearer_token};
 
-/// `guard_live(denied_token, user, user_id, token_version, fields...)`, for a route script
-/// to compose before its own Lua.
+/// `guard_live(denied_token, user, family, user_id, token_version, fields...)`, for a route
+/// script to compose before its own Lua.
 pub const GUARD_LUA: &str = include_str!("live.lua");
 
 #[derive(Clone)]
@@ -44,11 +44,14 @@ impl Guard {
     }
 
     /// The guard's keys and arguments, first in a guarded route's binding: the token's
-    /// denylist entry and its user's hash, the user id and token version it claims.
+    /// denylist entry, its user's hash and its refresh-token family, then the user id and
+    /// token version it claims.
     pub fn bind(&self, claims: &Claims) -> Bound {
+        let account = account_id(&claims.email);
         Bound::new()
             .key("denied_token", self.keys.denied_token(&claims.jti))
-            .key("user", self.keys.user(&account_id(&claims.email)))
+            .key("user", self.keys.user(&account))
+            .key("family", self.keys.family(&account, &claims.fam))
             .arg("user_id", claims.sub.as_str())
             .arg("token_version", claims.ver)
     }
@@ -56,6 +59,15 @@ impl Guard {
     /// Until when a logged-out token must stay on the denylist: after that it cannot verify.
     pub fn denylist_until(claims: &Claims) -> u64 {
         claims.exp.saturating_add(LEEWAY_SECONDS)
+    }
+
+    /// Until when (epoch s) the token's family must stay revoked: after that it has ended
+    /// anyway. A family id we cannot read (never issued by us) is held as long as the token.
+    pub fn family_ends_at(&self, claims: &Claims) -> u64 {
+        let refresh = self.tokens.refresh();
+        Family::parse(&claims.fam)
+            .map(|family| refresh.expires_at_ms(&family).div_ceil(1000))
+            .unwrap_or_else(|| Guard::denylist_until(claims))
     }
 }
 
@@ -88,6 +100,7 @@ pub(crate) mod fixtures {
             nbf: None,
             jti: "jti".into(),
             ver: 0,
+            fam: "0000000003e8aa".into(),
         }
     }
 }

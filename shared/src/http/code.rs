@@ -10,10 +10,12 @@ pub enum ErrorCode {
     InvalidField,
     InvalidSessionId,
     SessionNotFound,
+    NotFound,
     AlreadySubmitted,
     EmailTaken,
     InvalidCredentials,
     InvalidToken,
+    InvalidRefreshToken,
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
@@ -22,15 +24,17 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::InvalidBody,
         ErrorCode::InvalidField,
         ErrorCode::InvalidSessionId,
         ErrorCode::SessionNotFound,
+        ErrorCode::NotFound,
         ErrorCode::AlreadySubmitted,
         ErrorCode::EmailTaken,
         ErrorCode::InvalidCredentials,
         ErrorCode::InvalidToken,
+        ErrorCode::InvalidRefreshToken,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::RateLimited,
@@ -44,10 +48,12 @@ impl ErrorCode {
             ErrorCode::InvalidField => "invalid_field",
             ErrorCode::InvalidSessionId => "invalid_session_id",
             ErrorCode::SessionNotFound => "session_not_found",
+            ErrorCode::NotFound => "not_found",
             ErrorCode::AlreadySubmitted => "already_submitted",
             ErrorCode::EmailTaken => "email_taken",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InvalidRefreshToken => "invalid_refresh_token",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
@@ -62,8 +68,10 @@ impl ErrorCode {
             ErrorCode::InvalidBody | ErrorCode::InvalidField | ErrorCode::InvalidSessionId => {
                 StatusCode::BAD_REQUEST
             }
-            ErrorCode::InvalidCredentials | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-            ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidToken
+            | ErrorCode::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::SessionNotFound | ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::AlreadySubmitted | ErrorCode::EmailTaken => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

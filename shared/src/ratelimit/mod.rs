@@ -36,6 +36,8 @@ pub enum Limiter {
     LoginAccount,
     /// Every registration, per client IP.
     RegisterIp,
+    /// Polls of a live signature session, per session: in place of `Api` for those polls.
+    SessionPoll,
 }
 
 impl Limiter {
@@ -45,6 +47,7 @@ impl Limiter {
             Limiter::LoginIp => "login-ip",
             Limiter::LoginAccount => "login-account",
             Limiter::RegisterIp => "register-ip",
+            Limiter::SessionPoll => "session-poll",
         }
     }
 }
@@ -55,20 +58,44 @@ pub struct Limit {
     limiter: Limiter,
     identifier: String,
     spend: Spend,
+    condition: Condition,
+}
+
+/// Whether a limit applies to a request: always, or as a fact the route's script reads in
+/// Redis says (`limits.lua`, "condition"); the wire values are those of `limits.lua`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Condition {
+    Always,
+    When(&'static str),
+    Unless(&'static str),
+}
+
+impl Condition {
+    fn wire(self) -> String {
+        match self {
+            Condition::Always => "*".to_owned(),
+            Condition::When(fact) => fact.to_owned(),
+            Condition::Unless(fact) => format!("!{fact}"),
+        }
+    }
 }
 
 /// When a request counts against a limit; the wire values are those of `limits.lua`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Spend {
     Always,
-    IfOnRecord,
+    /// Holds one unit for a short while, under this lease id.
+    Lease(String),
+    /// Counts one, and drops the lease of that id.
+    FailureOf(String),
 }
 
 impl Spend {
-    fn wire(self) -> &'static str {
+    fn wire(&self) -> String {
         match self {
-            Spend::Always => "1",
-            Spend::IfOnRecord => "r",
+            Spend::Always => "1".to_owned(),
+            Spend::Lease(id) => format!("l:{id}"),
+            Spend::FailureOf(id) => format!("f:{id}"),
         }
     }
 }
@@ -80,18 +107,41 @@ impl Limit {
             limiter,
             identifier: identifier.into(),
             spend: Spend::Always,
+            condition: Condition::Always,
         }
     }
 
-    /// For a limiter of failures, which only the outcome of the request can tell: checked,
-    /// and counted at once when the identifier already has failures on record. Counting only
-    /// after the outcome would let any number of concurrent attempts pass the same check; a
-    /// success clears the record anyway, so counting early costs nothing there. With nothing
-    /// on record, a failure is counted afterwards ([`RateLimiter::hit`]), so a success with a
-    /// clean record stays one round trip.
-    pub fn failures(limiter: Limiter, identifier: impl Into<String>) -> Limit {
+    /// This limit only when `fact` holds, as the route's script states it in Redis.
+    pub fn when(self, fact: &'static str) -> Limit {
         Limit {
-            spend: Spend::IfOnRecord,
+            condition: Condition::When(fact),
+            ..self
+        }
+    }
+
+    /// This limit only when `fact` does not hold, as the route's script states it in Redis.
+    pub fn unless(self, fact: &'static str) -> Limit {
+        Limit {
+            condition: Condition::Unless(fact),
+            ..self
+        }
+    }
+
+    /// For a limiter of failures, which only the outcome of an attempt can tell: the attempt
+    /// takes a lease, one unit of the allowance held for a few seconds, so that of any burst
+    /// of concurrent attempts no more pass than the allowance left. A failure then becomes a
+    /// counted one ([`Limit::failure_of`]); a success lets the lease lapse, costing nothing.
+    pub fn lease(limiter: Limiter, identifier: impl Into<String>, lease: &str) -> Limit {
+        Limit {
+            spend: Spend::Lease(lease.to_owned()),
+            ..Limit::consume(limiter, identifier)
+        }
+    }
+
+    /// Counts the failure of the attempt that took `lease`, and gives the lease back.
+    pub fn failure_of(limiter: Limiter, identifier: impl Into<String>, lease: &str) -> Limit {
+        Limit {
+            spend: Spend::FailureOf(lease.to_owned()),
             ..Limit::consume(limiter, identifier)
         }
     }
@@ -102,6 +152,14 @@ impl Limit {
 
     fn denial_key(&self) -> String {
         denial_key(self.limiter, &self.identifier)
+    }
+
+    /// Whether a denial of this limit may be answered from memory. Not when the limit is
+    /// conditional: whether it applies to the next request is known only in Redis (an IP whose
+    /// API allowance is spent may still poll its live session, which that limit no longer
+    /// governs).
+    fn remembered_denials(&self) -> bool {
+        self.condition == Condition::Always
     }
 }
 
@@ -174,6 +232,7 @@ impl RateLimiter {
             Limiter::LoginIp => self.settings.login_ip,
             Limiter::LoginAccount => self.settings.login_account,
             Limiter::RegisterIp => self.settings.register_ip,
+            Limiter::SessionPoll => self.settings.session_poll,
         }
     }
 
@@ -181,17 +240,20 @@ impl RateLimiter {
     /// answered without Redis.
     pub fn remembered(&self, limits: &[Limit]) -> Option<Decision> {
         let now = Instant::now();
-        limits.iter().find_map(|limit| {
-            let left = self.denials.remaining(&limit.denial_key(), now)?;
-            Some(Decision {
-                allowed: false,
-                limiter: limit.limiter,
-                policy: self.policy(limit.limiter),
-                remaining: 0,
-                reset: left.reset,
-                retry_after: left.retry,
+        limits
+            .iter()
+            .filter(|limit| limit.remembered_denials())
+            .find_map(|limit| {
+                let left = self.denials.remaining(&limit.denial_key(), now)?;
+                Some(Decision {
+                    allowed: false,
+                    limiter: limit.limiter,
+                    policy: self.policy(limit.limiter),
+                    remaining: 0,
+                    reset: left.reset,
+                    retry_after: left.retry,
+                })
             })
-        })
     }
 
     /// Appends the limiters' keys and arguments to a call whose own keys and arguments are
@@ -205,7 +267,8 @@ impl RateLimiter {
             call = call
                 .arg(policy.limit)
                 .arg(policy.window.as_millis() as u64)
-                .arg(limit.spend.wire());
+                .arg(limit.spend.wire())
+                .arg(limit.condition.wire());
         }
         call.arg(if self.settings.fail_open { "1" } else { "0" })
             .arg(limits.len())
@@ -246,7 +309,7 @@ impl RateLimiter {
             reset: millis(reset_ms),
             retry_after: millis(retry_ms),
         };
-        if !decision.allowed {
+        if !decision.allowed && limit.remembered_denials() {
             let now = Instant::now();
             self.denials.remember(
                 limit.denial_key(),
@@ -259,8 +322,8 @@ impl RateLimiter {
         Ok((decision, route_values))
     }
 
-    /// Consumes one request from each limit, with no route work: for a limiter that counts
-    /// an outcome known only after the route's round trip (a failed login).
+    /// Applies `limits` with no route work: for a limiter that counts an outcome known only
+    /// after the route's request (a failed login).
     pub async fn hit(&self, redis: &RedisClient, limits: &[Limit]) -> Result<Decision, LimitError> {
         let script = &LIMITS_ONLY[self.settings.algorithm.index()];
         let reply = redis.eval(&self.bind(script.call(), limits)).await?;

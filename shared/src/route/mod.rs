@@ -56,6 +56,20 @@ pub trait Route: Sync {
 #[derive(Debug, Default)]
 pub struct Meter(Option<Decision>);
 
+impl Meter {
+    /// Keeps `decision` for the response's headers; a denial is the request's 429.
+    fn record(&mut self, decision: Decision) -> Result<(), ApiError> {
+        crate::metrics::rate_limit(decision.limiter.name(), decision.allowed);
+        let outcome = if decision.allowed {
+            Ok(())
+        } else {
+            Err(headers::rejection(&decision))
+        };
+        self.0 = Some(decision);
+        outcome
+    }
+}
+
 /// The API-wide limit on an anonymous request: per client IP, as API Gateway saw it.
 pub fn api_limit(request: &Request) -> Limit {
     Limit::consume(Limiter::Api, client_ip(request))
@@ -105,13 +119,15 @@ impl Runner {
         let call = bound.call(script.variant(self.limiter.algorithm()));
         let reply = self.redis.eval(&self.limiter.bind(call, limits)).await?;
         let (decision, values) = self.limiter.decide(limits, reply)?;
-        let outcome = if decision.allowed {
-            Ok(values)
-        } else {
-            Err(headers::rejection(&decision))
-        };
-        meter.0 = Some(decision);
-        outcome
+        meter.record(decision)?;
+        Ok(values)
+    }
+
+    /// Applies `limits` to a request that has no Redis work of its own (a refresh token that
+    /// is refused before it reaches Redis still costs its caller a request).
+    pub async fn spend(&self, limits: &[Limit], meter: &mut Meter) -> Result<(), ApiError> {
+        self.precheck(limits, meter)?;
+        meter.record(self.limiter.hit(&self.redis, limits).await?)
     }
 
     /// Refuses at once, without Redis, a request that one of `limits` denied recently on
@@ -119,11 +135,7 @@ impl Runner {
     /// work (hashing a password) before the route's request.
     pub fn precheck(&self, limits: &[Limit], meter: &mut Meter) -> Result<(), ApiError> {
         match self.limiter.remembered(limits) {
-            Some(denial) => {
-                let rejection = headers::rejection(&denial);
-                meter.0 = Some(denial);
-                Err(rejection)
-            }
+            Some(denial) => meter.record(denial),
             None => Ok(()),
         }
     }

@@ -7,17 +7,19 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, json};
 
-use super::{DAILY_COUNTER_TTL, validation};
+use super::{DAILY_COUNTER_TTL, SESSIONS_CREATED, validation};
+use crate::blocks::counters::{COUNTERS_LUA, Increment, Shard};
 use crate::http::request::json_object;
 use crate::http::{ApiError, success};
 use crate::ids::random_id;
-use crate::keys::{Keys, SessionEvent, counter_shard};
+use crate::keys::Keys;
 use crate::route::{Bound, Meter, Route, RouteScript, Runner, api_limit, single_value};
 use crate::startup::App;
-use crate::time::{iso8601, now_ms, utc_day};
+use crate::time::{iso8601, now_ms};
 
 const LUA: &str = include_str!("create.lua");
-static SCRIPT: LazyLock<RouteScript> = LazyLock::new(|| RouteScript::new("session_create", &[LUA]));
+static SCRIPT: LazyLock<RouteScript> =
+    LazyLock::new(|| RouteScript::new("session_create", &[COUNTERS_LUA, LUA]));
 
 /// A create body holds one token of at most 512 characters (2 KiB as UTF-8) plus JSON.
 const BODY_MAX_BYTES: usize = 4 * 1024;
@@ -39,22 +41,15 @@ struct Create<'a> {
 
 impl Create<'_> {
     fn bind(&self, keys: &Keys) -> Bound {
-        let shard = counter_shard(self.id);
-        Bound::new()
+        let bound = Bound::new()
             .key("session", keys.session(self.id))
-            .key(
-                "created_total",
-                keys.session_total(SessionEvent::Created, shard),
-            )
-            .key(
-                "created_today",
-                keys.session_daily(SessionEvent::Created, &utc_day(self.created_at), shard),
-            )
             .arg("onboarding_token", self.onboarding_token)
             .arg("created_at", self.created_at)
             .arg("expires_at", self.expires_at)
-            .arg("session_ttl_seconds", self.ttl.as_secs())
-            .arg("daily_counter_ttl_seconds", DAILY_COUNTER_TTL.as_secs())
+            .arg("session_ttl_seconds", self.ttl.as_secs());
+        Increment::new(&SESSIONS_CREATED, Shard::of(self.id))
+            .per_day(self.created_at, DAILY_COUNTER_TTL)
+            .bind(keys, bound, "created")
     }
 }
 

@@ -5,26 +5,35 @@
 //! so the instance that polls sees what another instance created and a third completed. Each
 //! route is one file with its Lua beside it, and one Redis request: the API-wide limit and the
 //! route's work (for create and submit, the write and its sharded counters) in one script.
+//! `stats`, behind the authorizer, reads those counters through `blocks::counters`.
 
 mod create;
 mod get;
+mod stats;
 mod submit;
-mod validation;
+pub(crate) mod validation;
 
 use std::time::Duration;
 
 use lambda_http::Request;
 
+use crate::blocks::counters::Counter;
 use crate::http::request::path_parameter;
 use crate::http::{ApiError, ErrorCode};
 use crate::startup::App;
 
 pub use create::CreateSession;
 pub use get::GetSession;
+pub use stats::SessionStats;
 pub use submit::SubmitSession;
 
 /// Per-day counters are kept for a quarter, long enough for any dashboard to read them.
 const DAILY_COUNTER_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// Sessions created and completed: sharded counters (`blocks::counters`) with day buckets,
+/// each written in the same script as the operation it counts.
+const SESSIONS_CREATED: Counter = Counter::named("sessions:created");
+const SESSIONS_COMPLETED: Counter = Counter::named("sessions:completed");
 
 /// The three session routes of one instance.
 pub struct Sessions {

@@ -6,17 +6,19 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, json};
 
-use super::{DAILY_COUNTER_TTL, not_found, session_id, validation};
+use super::{DAILY_COUNTER_TTL, SESSIONS_COMPLETED, not_found, session_id, validation};
+use crate::blocks::counters::{COUNTERS_LUA, Increment, Shard};
 use crate::http::request::json_object;
 use crate::http::{ApiError, ErrorCode, success};
-use crate::keys::{Keys, SessionEvent, counter_shard};
+use crate::keys::Keys;
 use crate::redis::RedisError;
 use crate::route::{Bound, Meter, Route, RouteScript, Runner, api_limit, single_value};
 use crate::startup::App;
-use crate::time::{now_ms, utc_day};
+use crate::time::now_ms;
 
 const LUA: &str = include_str!("submit.lua");
-static SCRIPT: LazyLock<RouteScript> = LazyLock::new(|| RouteScript::new("session_submit", &[LUA]));
+static SCRIPT: LazyLock<RouteScript> =
+    LazyLock::new(|| RouteScript::new("session_submit", &[COUNTERS_LUA, LUA]));
 
 /// Room for the JSON around `signatureData`, so the field's own limit decides: 1 KiB for the
 /// rest of the object, and 1/32 of the field for escapes, since JSON encoders that write `/`
@@ -39,20 +41,13 @@ struct Submit<'a> {
 
 impl Submit<'_> {
     fn bind(&self, keys: &Keys) -> Bound {
-        let shard = counter_shard(self.id);
-        Bound::new()
+        let bound = Bound::new()
             .key("session", keys.session(self.id))
-            .key(
-                "completed_total",
-                keys.session_total(SessionEvent::Completed, shard),
-            )
-            .key(
-                "completed_today",
-                keys.session_daily(SessionEvent::Completed, &utc_day(self.completed_at), shard),
-            )
             .arg("signature_data", self.signature_data)
-            .arg("completed_at", self.completed_at)
-            .arg("daily_counter_ttl_seconds", DAILY_COUNTER_TTL.as_secs())
+            .arg("completed_at", self.completed_at);
+        Increment::new(&SESSIONS_COMPLETED, Shard::of(self.id))
+            .per_day(self.completed_at, DAILY_COUNTER_TTL)
+            .bind(keys, bound, "completed")
     }
 }
 

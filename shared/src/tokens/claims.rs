@@ -9,7 +9,9 @@ use super::LEEWAY_SECONDS;
 use super::error::TokenError;
 
 /// The claims of every token we issue, all required on the way back in.
-pub const REQUIRED_CLAIMS: [&str; 8] = ["iss", "aud", "sub", "email", "iat", "exp", "jti", "ver"];
+pub const REQUIRED_CLAIMS: [&str; 9] = [
+    "iss", "aud", "sub", "email", "iat", "exp", "jti", "ver", "fam",
+];
 
 /// Who a token is issued to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,9 @@ pub struct Subject {
     /// The user's current token version; "log out everywhere" increments it, and the guard
     /// refuses tokens carrying an older one.
     pub token_version: u64,
+    /// The refresh-token family the token belongs to: a login starts one, every refresh of
+    /// it issues tokens of the same family, and revoking it refuses them all.
+    pub family: String,
 }
 
 /// A verified token's claims. Times are seconds since the Unix epoch.
@@ -38,6 +43,8 @@ pub struct Claims {
     pub jti: String,
     /// The user's token version when the token was issued.
     pub ver: u64,
+    /// The refresh-token family (see [`Subject::family`]).
+    pub fam: String,
 }
 
 /// A freshly signed token, as login answers it.
@@ -77,6 +84,7 @@ pub(super) struct RawClaims {
     nbf: Option<u64>,
     jti: Option<String>,
     ver: Option<u64>,
+    fam: Option<String>,
 }
 
 /// The values `iss` and `aud` must have.
@@ -100,6 +108,7 @@ impl RawClaims {
             nbf: self.nbf,
             jti: non_empty("jti", self.jti)?,
             ver: self.ver.ok_or(TokenError::MissingClaim("ver"))?,
+            fam: non_empty("fam", self.fam)?,
         };
         if claims.iss != expected.issuer {
             return Err(TokenError::WrongIssuer);

@@ -7,6 +7,7 @@ use super::LEEWAY_SECONDS;
 use super::claims::{Claims, Expected, IssuedToken, REQUIRED_CLAIMS, RawClaims, Subject};
 use super::error::TokenError;
 use super::header::hs256_key_id;
+use super::refresh::RefreshTokens;
 use super::signing::TokenConfig;
 use crate::ids;
 
@@ -29,6 +30,7 @@ pub struct Tokens {
     issuer: String,
     audience: String,
     ttl_seconds: u64,
+    refresh: RefreshTokens,
 }
 
 impl Tokens {
@@ -62,7 +64,9 @@ impl Tokens {
         validation.validate_nbf = false;
         validation.leeway = LEEWAY_SECONDS;
 
+        let refresh = RefreshTokens::new(&config);
         Tokens {
+            refresh,
             header,
             signing_key: EncodingKey::from_secret(config.current.secret.expose().as_bytes()),
             verifying_keys,
@@ -71,6 +75,11 @@ impl Tokens {
             audience: config.audience,
             ttl_seconds: config.ttl_seconds,
         }
+    }
+
+    /// The refresh tokens that go with these access tokens.
+    pub fn refresh(&self) -> &RefreshTokens {
+        &self.refresh
     }
 
     /// A token for `subject`, valid from `now_epoch_s` for the configured TTL, signed with the
@@ -91,6 +100,7 @@ impl Tokens {
             nbf: None,
             jti: jti.clone(),
             ver: subject.token_version,
+            fam: subject.family.clone(),
         };
         let token = jsonwebtoken::encode(&self.header, &claims, &self.signing_key)
             .map_err(|error| TokenError::Signing(error.to_string()))?;
@@ -172,6 +182,8 @@ mod tests {
             issuer: "edgestate".to_owned(),
             audience: "edgestate-api".to_owned(),
             ttl_seconds: 3600,
+            refresh_ttl_seconds: 2_592_000,
+            refresh_grace_seconds: 10,
         })
     }
 

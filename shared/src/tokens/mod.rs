@@ -26,6 +26,7 @@ mod claims;
 mod error;
 mod header;
 mod jwt;
+mod refresh;
 mod signing;
 
 #[cfg(test)]
@@ -35,6 +36,7 @@ pub use bearer::bearer_token;
 pub use claims::{Claims, IssuedToken, Subject};
 pub use error::TokenError;
 pub use jwt::Tokens;
+pub use refresh::{Family, Presented, RefreshTokens, secret_hash};
 pub use signing::{SigningKey, TokenConfig};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. A logged-out token's `jti`

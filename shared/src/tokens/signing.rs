@@ -1,5 +1,5 @@
-//! Token settings (`docs/contract.md`, "Configuration"). By the time this runs, `*_PARAM` settings have been resolved from
-//! SSM into the lookup, so a secret is simply one more setting here.
+//! Token settings (`docs/contract.md`, "Configuration"). By the time this runs, `*_PARAM`
+//! settings have been resolved from SSM into the lookup, so a secret is one more setting here.
 
 use crate::env::{ConfigError, Lookup, bounded, parsed_or, required};
 use crate::secret::Secret;
@@ -25,12 +25,18 @@ pub struct TokenConfig {
     pub issuer: String,
     pub audience: String,
     pub ttl_seconds: u64,
+    /// How long a refresh-token family lives from its login, whatever its rotations.
+    pub refresh_ttl_seconds: u64,
+    /// How long after a rotation the rotated token still gets the same successor (a client
+    /// retrying a refresh whose answer it lost) rather than counting as reuse.
+    pub refresh_grace_seconds: u64,
 }
 
 impl TokenConfig {
     /// `JWT_SECRET` (required), `JWT_KEY_ID` [k1], `JWT_PREVIOUS_SECRET` together with
     /// `JWT_PREVIOUS_KEY_ID` (optional), `JWT_ISSUER` [edgestate], `JWT_AUDIENCE`
-    /// [edgestate-api], `JWT_TTL_SECONDS` [3600]. Errors name the setting, never its value.
+    /// [edgestate-api], `JWT_TTL_SECONDS` [900], `REFRESH_TTL_SECONDS` [30 days],
+    /// `REFRESH_REUSE_GRACE_SECONDS` [10]. Errors name the setting, never its value.
     pub fn from_env(env: &dyn Lookup) -> Result<TokenConfig, ConfigError> {
         let current = SigningKey {
             kid: parsed_or(env, "JWT_KEY_ID", "k1".to_owned())?,
@@ -39,13 +45,19 @@ impl TokenConfig {
         let previous = previous_key(env, &current.kid)?;
         // Up to 30 days: a token lives until it expires unless logged out, and a denylist
         // entry lives as long as the token it refuses.
-        let ttl_seconds = bounded(env, "JWT_TTL_SECONDS", 3600_u64, 1..=2_592_000)?;
+        let ttl_seconds = bounded(env, "JWT_TTL_SECONDS", 900_u64, 1..=2_592_000)?;
+        // A family that outlives a year is a password that never expires.
+        let refresh_ttl_seconds =
+            bounded(env, "REFRESH_TTL_SECONDS", 2_592_000_u64, 60..=31_536_000)?;
+        let refresh_grace_seconds = bounded(env, "REFRESH_REUSE_GRACE_SECONDS", 10_u64, 0..=60)?;
         Ok(TokenConfig {
             current,
             previous,
             issuer: parsed_or(env, "JWT_ISSUER", "edgestate".to_owned())?,
             audience: parsed_or(env, "JWT_AUDIENCE", "edgestate-api".to_owned())?,
             ttl_seconds,
+            refresh_ttl_seconds,
+            refresh_grace_seconds,
         })
     }
 }
@@ -117,7 +129,9 @@ mod tests {
                 previous: None,
                 issuer: "edgestate".to_owned(),
                 audience: "edgestate-api".to_owned(),
-                ttl_seconds: 3600,
+                ttl_seconds: 900,
+                refresh_ttl_seconds: 2_592_000,
+                refresh_grace_seconds: 10,
             }
         );
     }

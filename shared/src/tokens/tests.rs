@@ -20,6 +20,7 @@ const NOW: u64 = 1_700_000_000;
 const SECRET: &str = "current-secret-0123456789abcdef-0123";
 const OLD_SECRET: &str = "previous-secret-0123456789abcdef-0123";
 const JTI: &str = "00112233445566778899aabbccddeeff";
+const FAMILY: &str = "018b0000000aabbccdd";
 
 fn tokens_from(pairs: &[(&'static str, &str)]) -> Tokens {
     let pairs: Vec<(&'static str, String)> = pairs
@@ -35,7 +36,7 @@ fn tokens_from(pairs: &[(&'static str, &str)]) -> Tokens {
     Tokens::new(TokenConfig::from_env(&env).unwrap())
 }
 
-/// Defaults: kid k1, iss edgestate, aud edgestate-api, TTL 3600.
+/// Defaults: kid k1, iss edgestate, aud edgestate-api, TTL 900.
 fn tokens() -> Tokens {
     tokens_from(&[("JWT_SECRET", SECRET)])
 }
@@ -45,6 +46,7 @@ fn subject() -> Subject {
         user_id: "user-1".to_owned(),
         email: "ada@example.com".to_owned(),
         token_version: 3,
+        family: FAMILY.to_owned(),
     }
 }
 
@@ -66,6 +68,7 @@ fn claims() -> Value {
         "exp": NOW + 3600,
         "jti": JTI,
         "ver": 3,
+        "fam": FAMILY,
     })
 }
 
@@ -117,8 +120,8 @@ fn refused(tokens: &Tokens, token: &str, now: u64) -> TokenError {
 fn issue_then_verify_round_trips() {
     let tokens = tokens();
     let issued = tokens.issue(&subject(), NOW).unwrap();
-    assert_eq!(issued.expires_at, NOW + 3600);
-    assert_eq!(issued.expires_in, 3600);
+    assert_eq!(issued.expires_at, NOW + 900);
+    assert_eq!(issued.expires_in, 900);
     assert_eq!(issued.jti.len(), 32);
     assert!(
         issued
@@ -141,10 +144,11 @@ fn issue_then_verify_round_trips() {
             sub: "user-1".to_owned(),
             email: "ada@example.com".to_owned(),
             iat: NOW,
-            exp: NOW + 3600,
+            exp: NOW + 900,
             nbf: None,
             jti: issued.jti.clone(),
             ver: 3,
+            fam: FAMILY.to_owned(),
         }
     );
 
@@ -395,7 +399,7 @@ fn a_tampered_signature_is_refused() {
 fn expiry_allows_30_seconds_of_leeway_and_no_more() {
     let tokens = tokens();
     let token = tokens.issue(&subject(), NOW).unwrap().token;
-    let exp = NOW + 3600;
+    let exp = NOW + 900;
     assert!(tokens.verify(&token, exp).is_ok());
     assert!(tokens.verify(&token, exp + LEEWAY_SECONDS).is_ok());
     assert_eq!(
