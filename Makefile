@@ -19,6 +19,7 @@ VENV := .venv
 VENV_BIN := $(CURDIR)/$(VENV)/bin
 DEV_TOOLS := $(VENV)/.dev-tools.stamp
 AWS_TOOLS := $(VENV)/.aws-tools.stamp
+BROWSER_TOOLS := $(VENV)/.browser-tools.stamp
 # The venv's tools first; no telemetry from the SAM CLI.
 export PATH := $(VENV_BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
@@ -38,7 +39,8 @@ help:
 	@echo "                          openapi.yaml against the OpenAPI 3.1 schema"
 	@echo "make build                sam build: every function for arm64 into .aws-sam/"
 	@echo "make deploy STAGE=staging|production   build, then sam deploy --config-env STAGE"
-	@echo "make bench                benchmarks that print figures (upstash-local overhead, ...)"
+	@echo "make bench                benchmarks that print figures (upstash-local overhead, route"
+	@echo "                          latency, login timing, each function's cold start, CPU and memory)"
 	@echo "make load                 the function binaries under load, 3 processes each, for 30 s: req/s,"
 	@echo "                          latency, REST requests, CPU and RSS per route; checks limits, submit"
 	@echo "                          once and logout across processes (LOAD_SECONDS=, LOAD_CLIENTS=, ...)"
@@ -104,6 +106,25 @@ $(AWS_TOOLS): requirements-aws.txt | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
 
+# The browser tests (tests/browser.rs): Debian's chromium, driven headless by Playwright for
+# Python from .venv.
+.PHONY: browser-tools chromium
+browser-tools: chromium $(BROWSER_TOOLS)
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  command -v apt-get >/dev/null || { \
+	    echo "chromium is missing: install Chromium with your package manager" >&2; \
+	    exit 1; }; \
+	  echo "installing chromium"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+$(BROWSER_TOOLS): requirements-browser.txt | $(VENV)/bin/python
+	@echo "installing Playwright into $(VENV)"
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
 # ---- checks ---------------------------------------------------------------------------
 
 # A debug build of the workspace needs about 3 GB under target/; short of that, the linker
@@ -116,7 +137,7 @@ disk-space:
 	  echo "warning: $${free} GB free for target/; building every test needs about $(MIN_FREE_GB) GB" >&2
 
 .PHONY: test
-test: disk-space deps validate
+test: disk-space deps browser-tools validate
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	@if cargo nextest --version >/dev/null 2>&1; then \
@@ -138,6 +159,7 @@ validate: aws-tools
 
 .PHONY: bench
 bench: redis-server
+	cargo build --profile bench --workspace --bins --locked
 	cargo bench -p edgestate-tests --locked
 
 # The function binaries under load (tests/load): a redis-server of its own on a free port,

@@ -14,7 +14,7 @@ use edgestate::tokens::Subject;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use testkit::answer::{Answer, answer, counted};
-use testkit::events::{event, request, with_bearer, with_body, with_source_ip};
+use testkit::events::{authorizer_request, event, request, with_bearer, with_body, with_source_ip};
 use testkit::fixtures::credentials;
 use testkit::limits::peek;
 use testkit::{Stack, default_settings, test_tokens};
@@ -52,6 +52,7 @@ fn with_limit(limiter: Limiter, policy: Policy) -> Settings {
         Limiter::LoginIp => limits.login_ip = policy,
         Limiter::LoginAccount => limits.login_account = policy,
         Limiter::RegisterIp => limits.register_ip = policy,
+        Limiter::SessionPoll => limits.session_poll = policy,
     }
     Settings {
         rate_limits: limits,
@@ -241,7 +242,7 @@ async fn login_issues_a_token_in_one_round_trip_and_me_answers_the_user() {
     let logged_in = counted(&stack, 1, one.accounts.login.answer(request(&login_event))).await;
     assert_eq!(logged_in.status, 200, "{}", logged_in.body);
     assert_eq!(logged_in.body["tokenType"], json!("Bearer"));
-    assert_eq!(logged_in.body["expiresIn"], json!(3600));
+    assert_eq!(logged_in.body["expiresIn"], json!(900));
     assert!(humantime::parse_rfc3339(logged_in.body["expiresAt"].as_str().unwrap()).is_ok());
     let token = logged_in.body["token"].as_str().unwrap();
     let claims = test_tokens()
@@ -318,9 +319,9 @@ async fn account_lockout_holds_across_instances_and_clears_on_success() {
     let second = instance_with(&stack, settings());
     register(&stack, &first, EMAIL).await;
 
-    // Two failures, then a success (its second round trip clears them). The first failure
-    // is recorded in a second round trip; the next, with a failure on record, in its first.
-    for (ip, trips) in [("192.0.2.1", 2), ("192.0.2.2", 1)] {
+    // Two failures, each recorded in a second round trip, then a success (its second round
+    // trip clears them).
+    for (ip, trips) in [("192.0.2.1", 2), ("192.0.2.2", 2)] {
         let failed = counted(
             &stack,
             trips,
@@ -414,48 +415,60 @@ async fn concurrent_logins_from_one_ip_across_instances_admit_exactly_the_limit(
 
 #[tokio::test]
 async fn concurrent_wrong_passwords_across_instances_cannot_exceed_the_account_limit() {
-    const ATTEMPTS: usize = 20;
-    let stack = Stack::start().await;
-    let instances: Vec<Instance> = (0..3).map(|_| instance(&stack)).collect();
-    register(&stack, &instances[0], EMAIL).await;
-    let first = instances[0]
-        .accounts
-        .login
-        .answer(request(&login_event(EMAIL, "guess 0", "203.0.113.200")))
-        .await;
-    assert_eq!(first.status(), 401);
+    const ATTEMPTS: usize = 24;
+    // A clean record, and one failure already on record: a burst gets no more password
+    // checks than the account's allowance left, 5 and 4.
+    for prior_failures in [0, 1] {
+        let stack = Stack::start().await;
+        let instances: Vec<Instance> = (0..3).map(|_| instance(&stack)).collect();
+        register(&stack, &instances[0], EMAIL).await;
+        for attempt in 0..prior_failures {
+            let failed = instances[0]
+                .accounts
+                .login
+                .answer(request(&login_event(
+                    EMAIL,
+                    "guess 0",
+                    &format!("203.0.113.{}", 200 + attempt),
+                )))
+                .await;
+            assert_eq!(failed.status(), 401);
+        }
 
-    // One failure on record: 4 of the account's 5 remain. Each guess comes from its own
-    // address (no per-IP limit applies), all at once, through three instances.
-    let before = stack.rest_requests();
-    let guesses = (0..ATTEMPTS).map(|attempt| {
-        let guess = login_event(
-            EMAIL,
-            &format!("guess {}", attempt + 1),
-            &format!("203.0.113.{attempt}"),
+        // Each guess from its own address (no per-IP limit applies), all at once, through
+        // three instances.
+        let before = stack.rest_requests();
+        let guesses = (0..ATTEMPTS).map(|attempt| {
+            let guess = login_event(
+                EMAIL,
+                &format!("guess {}", attempt + 1),
+                &format!("203.0.113.{attempt}"),
+            );
+            instances[attempt % 3]
+                .accounts
+                .login
+                .answer(request(&guess))
+        });
+        let statuses: Vec<u16> = join_all(guesses)
+            .await
+            .iter()
+            .map(|response| response.status().as_u16())
+            .collect();
+        let checked = statuses.iter().filter(|status| **status == 401).count();
+        let locked = statuses.iter().filter(|status| **status == 429).count();
+        let allowance = 5 - prior_failures;
+        assert_eq!(
+            (checked, locked),
+            (allowance, ATTEMPTS - allowance),
+            "{prior_failures} failure(s) on record: only the allowance left reaches the \
+             password check ({statuses:?})"
         );
-        instances[attempt % 3]
-            .accounts
-            .login
-            .answer(request(&guess))
-    });
-    let statuses: Vec<u16> = join_all(guesses)
-        .await
-        .iter()
-        .map(|response| response.status().as_u16())
-        .collect();
-    let checked = statuses.iter().filter(|status| **status == 401).count();
-    let locked = statuses.iter().filter(|status| **status == 429).count();
-    assert_eq!(
-        (checked, locked),
-        (4, ATTEMPTS - 4),
-        "only the account's remaining allowance of guesses reaches the password check"
-    );
-    assert_eq!(
-        stack.rest_requests() - before,
-        ATTEMPTS as u64,
-        "each guess counted in its one round trip"
-    );
+        assert_eq!(
+            stack.rest_requests() - before,
+            (ATTEMPTS + checked) as u64,
+            "a refused guess costs one request; a checked one a second, to record it"
+        );
+    }
 }
 
 #[tokio::test]
@@ -578,13 +591,13 @@ async fn forged_expired_and_missing_tokens_are_401_without_redis() {
         user_id: user["id"].as_str().unwrap().to_owned(),
         email: EMAIL.to_owned(),
         token_version: 0,
+        family: edgestate::tokens::Family::start(edgestate::time::now_ms())
+            .unwrap()
+            .id,
     };
     let now = edgestate::time::now_seconds();
     let valid = test_tokens().issue(&subject, now).unwrap().token;
-    let expired = test_tokens()
-        .issue(&subject, now - 3600 - 31)
-        .unwrap()
-        .token;
+    let expired = test_tokens().issue(&subject, now - 900 - 31).unwrap().token;
     let (header, rest) = valid.split_once('.').unwrap();
     let (payload, signature) = rest.split_once('.').unwrap();
     let none_header = base64_url(r#"{"alg":"none","kid":"k1","typ":"JWT"}"#);
@@ -647,12 +660,6 @@ fn decode_url(text: &str) -> Vec<u8> {
         .unwrap()
 }
 
-fn authorizer_request(
-    token: &str,
-) -> lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request {
-    serde_json::from_value(with_bearer(event("authorizer"), token)).expect("an authorizer event")
-}
-
 #[tokio::test]
 async fn the_authorizer_allows_live_tokens_with_their_context_in_one_round_trip() {
     let stack = Stack::start().await;
@@ -709,4 +716,257 @@ async fn the_guard_fails_closed_when_redis_is_out_of_reach() {
         .authorize(authorizer_request(&token))
         .await;
     assert!(!verdict.is_authorized, "the authorizer denies");
+}
+
+/// Checks the rate-limit headers of an answer made `during` (ms since the epoch), after
+/// `spent` requests of a fresh client on the limiter named `name` (`limit` per `window`
+/// seconds, GCRA), the one its route reports (`docs/contract.md`, "Rate limits").
+fn assert_rate_limit_headers(
+    answer: &Answer,
+    (name, limit, window): (&str, u64, u64),
+    spent: u64,
+    during: std::ops::RangeInclusive<u64>,
+) {
+    let headers = answer.response.headers();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    // GCRA gives each request back after one interval: the allowance is whole again when
+    // the `spent` intervals have passed.
+    let (remaining, reset) = (limit - spent, window * spent / limit);
+    assert_eq!(
+        header("ratelimit-policy"),
+        format!("\"{name}\";q={limit};w={window}")
+    );
+    assert_eq!(
+        header("ratelimit"),
+        format!("\"{name}\";r={remaining};t={reset}")
+    );
+    assert_eq!(header("x-ratelimit-limit"), limit.to_string());
+    assert_eq!(header("x-ratelimit-remaining"), remaining.to_string());
+    let reset_at: u64 = header("x-ratelimit-reset").parse().unwrap();
+    let (earliest, latest) = (during.start() + reset * 1000, during.end() + reset * 1000);
+    assert!(
+        (earliest / 1000..=latest.div_ceil(1000)).contains(&reset_at),
+        "x-ratelimit-reset {reset_at}, answered from {} to {} ms",
+        during.start(),
+        during.end()
+    );
+    assert!(headers.get("retry-after").is_none(), "{headers:?}");
+}
+
+/// `call`'s answer and the instants (ms since the epoch) between which it was made.
+async fn timed(
+    call: impl Future<Output = lambda_http::Response<lambda_http::Body>>,
+) -> (Answer, std::ops::RangeInclusive<u64>) {
+    let sent = edgestate::time::now_ms();
+    let response = answer(call.await);
+    (response, sent..=edgestate::time::now_ms())
+}
+
+#[tokio::test]
+async fn register_login_me_and_logout_send_the_rate_limit_headers() {
+    const REGISTER_IP: (&str, u64, u64) = ("register-ip", 5, 3600);
+    const LOGIN_IP: (&str, u64, u64) = ("login-ip", 5, 900);
+    const API: (&str, u64, u64) = ("api", 100, 900);
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    let registration = with_body(event("auth-register"), &credentials(EMAIL, PASSWORD));
+    let (registered, during) = timed(one.registration.answer(request(&registration))).await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    assert_rate_limit_headers(&registered, REGISTER_IP, 1, during);
+
+    let login = login_event(EMAIL, PASSWORD, "192.0.2.10");
+    let (logged_in, during) = timed(one.accounts.login.answer(request(&login))).await;
+    assert_eq!(logged_in.status, 200, "{}", logged_in.body);
+    assert_rate_limit_headers(&logged_in, LOGIN_IP, 1, during);
+
+    // me and logout count against the token's user: its first and second request.
+    let token = logged_in.body["token"].as_str().unwrap();
+    let me = with_bearer(event("auth-me"), token);
+    let (answered, during) = timed(one.accounts.me.answer(request(&me))).await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    assert_rate_limit_headers(&answered, API, 1, during);
+    let logout = with_bearer(event("auth-logout"), token);
+    let (logged_out, during) = timed(one.accounts.logout.answer(request(&logout))).await;
+    assert_eq!(logged_out.status, 200, "{}", logged_out.body);
+    assert_rate_limit_headers(&logged_out, API, 2, during);
+
+    // A wrong password and an unknown email, each a first attempt from its own address on an
+    // account with no attempt in flight: the same headers, with the same values.
+    let other = "bob.lee@example.com";
+    register(&stack, &instance(&stack), other).await;
+    for (email, password, ip) in [
+        (other, "not the password", "192.0.2.21"),
+        ("nobody@example.com", PASSWORD, "192.0.2.22"),
+    ] {
+        let login = login_event(email, password, ip);
+        let (refused, during) = timed(one.accounts.login.answer(request(&login))).await;
+        testkit::answer::assert_error(&refused, 401, "invalid_credentials");
+        assert_rate_limit_headers(&refused, LOGIN_IP, 1, during);
+    }
+}
+
+#[tokio::test]
+async fn an_all_devices_logout_with_a_revoked_token_is_200_and_changes_nothing() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    register(&stack, &one, EMAIL).await;
+    let laptop = login(&one, EMAIL).await;
+    let phone = login(&one, EMAIL).await;
+    let logout = with_bearer(event("auth-logout"), &laptop);
+    assert_eq!(
+        answer(one.accounts.logout.answer(request(&logout)).await).status,
+        200
+    );
+    let mut resp = stack.redis().connect().await;
+    let mut user = async || -> Vec<(String, String)> {
+        let mut fields: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(user_key(EMAIL))
+            .query_async(&mut resp)
+            .await
+            .unwrap();
+        fields.sort();
+        fields
+    };
+    let before = user().await;
+
+    let everywhere = with_bearer(event("auth-logout-all-devices"), &laptop);
+    let answered = counted(&stack, 1, one.accounts.logout.answer(request(&everywhere))).await;
+    assert_eq!(
+        (answered.status, &answered.body["message"]),
+        (200, &json!("Logged out"))
+    );
+    assert_eq!(
+        user().await,
+        before,
+        "the user's token version and families are as they were"
+    );
+    assert_eq!(
+        me(&one, &phone).await.status,
+        200,
+        "the other device still works"
+    );
+    assert_eq!(me(&one, &laptop).await.status, 401);
+}
+
+#[tokio::test]
+async fn login_and_logout_refuse_a_wrong_content_type_or_a_body_too_large_before_redis() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    register(&stack, &one, EMAIL).await;
+    let token = login(&one, EMAIL).await;
+    let as_text = |mut event: Value| {
+        event["headers"]["content-type"] = json!("text/plain");
+        event
+    };
+    let too_large = |event: Value| {
+        with_body(
+            event,
+            &json!({"email": EMAIL, "password": PASSWORD, "pad": "x".repeat(8 * 1024)}).to_string(),
+        )
+    };
+    let login = login_event(EMAIL, PASSWORD, "192.0.2.30");
+    let logout = with_bearer(event("auth-logout-all-devices"), &token);
+    for (route, event, status, code) in [
+        (
+            &one.accounts.login,
+            as_text(login.clone()),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            &one.accounts.login,
+            too_large(login),
+            413,
+            "payload_too_large",
+        ),
+    ] {
+        let refused = counted(&stack, 0, route.answer(request(&event))).await;
+        testkit::answer::assert_error(&refused, status, code);
+    }
+    for (event, status, code) in [
+        (as_text(logout.clone()), 415, "unsupported_media_type"),
+        (too_large(logout), 413, "payload_too_large"),
+    ] {
+        let refused = counted(&stack, 0, one.accounts.logout.answer(request(&event))).await;
+        testkit::answer::assert_error(&refused, status, code);
+    }
+    assert_eq!(me(&one, &token).await.status, 200, "nothing was revoked");
+}
+
+#[tokio::test]
+async fn a_refused_registration_leaves_no_account_and_says_when_to_retry() {
+    let stack = Stack::start().await;
+    let one = instance_with(
+        &stack,
+        with_limit(Limiter::RegisterIp, Policy::new(1, 3600)),
+    );
+    register(&stack, &one, "first@example.com").await;
+    let second = with_body(event("auth-register"), &credentials(EMAIL, PASSWORD));
+    let refused = answer(one.registration.answer(request(&second)).await);
+    testkit::answer::assert_error(&refused, 429, "rate_limited");
+    let retry_after: u64 = refused.response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // GCRA, 1 per hour: the one registration comes back within the hour.
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(user_key(EMAIL))
+        .query_async(&mut stack.redis().connect().await)
+        .await
+        .unwrap();
+    assert!(!exists, "no account for the refused email");
+    let login = login_event(EMAIL, PASSWORD, "192.0.2.40");
+    testkit::answer::assert_error(
+        &answer(one.accounts.login.answer(request(&login)).await),
+        401,
+        "invalid_credentials",
+    );
+}
+
+#[tokio::test]
+async fn account_timestamps_are_the_moments_they_name() {
+    let stack = Stack::start().await;
+    let one = instance(&stack);
+    let register = with_body(event("auth-register"), &credentials(EMAIL, PASSWORD));
+    let (registered, during) = timed(one.registration.answer(request(&register))).await;
+    let created_at = testkit::answer::timestamp_between(
+        &registered.body["user"]["createdAt"],
+        *during.start(),
+        *during.end(),
+    );
+
+    let login = login_event(EMAIL, PASSWORD, "192.0.2.10");
+    let (logged_in, during) = timed(one.accounts.login.answer(request(&login))).await;
+    let token = logged_in.body["token"].as_str().unwrap();
+    let claims = test_tokens()
+        .verify(token, edgestate::time::now_seconds())
+        .unwrap();
+    // Access tokens live 15 minutes from their issue, in whole seconds as JWTs count;
+    // refresh families 30 days from their login.
+    let expires_at = claims.exp * 1000;
+    testkit::answer::timestamp_between(&logged_in.body["expiresAt"], expires_at, expires_at);
+    assert_eq!(claims.exp - claims.iat, 900);
+    let issued = claims.iat * 1000;
+    assert!(
+        (during.start() / 1000 * 1000..=*during.end()).contains(&issued),
+        "issued at {issued}, answered during {during:?}"
+    );
+    const REFRESH_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
+    testkit::answer::timestamp_between(
+        &logged_in.body["refreshExpiresAt"],
+        during.start() + REFRESH_TTL_MS,
+        during.end() + REFRESH_TTL_MS,
+    );
+
+    let me = me(&one, token).await;
+    testkit::answer::timestamp_between(&me.body["user"]["createdAt"], created_at, created_at);
 }

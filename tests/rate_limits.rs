@@ -2,6 +2,7 @@
 //! rejected request consuming nothing; then the API-wide limit on the session routes, held
 //! exactly across instances and answered from memory once an instance has seen a denial.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use edgestate::ratelimit::{Algorithm, Decision, Limit, Limiter, Policy, RateLimitSettings};
@@ -9,7 +10,10 @@ use edgestate::route::Route;
 use edgestate::sessions::Sessions;
 use edgestate::settings::Settings;
 use edgestate::startup::App;
+use edgestate::time::now_ms;
 use futures::future::join_all;
+use lambda_http::http::HeaderMap;
+use lambda_http::{Body, Response};
 use testkit::events::{event, request, with_session_id, with_source_ip};
 use testkit::limits::peek;
 use testkit::{Stack, default_settings};
@@ -39,6 +43,26 @@ async fn hit(app: &App, limits: &[Limit]) -> Decision {
 
 async fn hit_api(app: &App) -> Decision {
     hit(app, &[Limit::consume(Limiter::Api, IP)]).await
+}
+
+/// A handler's response and the instants (ms since the epoch) between which it was made.
+async fn timed(
+    call: impl Future<Output = Response<Body>>,
+) -> (Response<Body>, RangeInclusive<u64>) {
+    let sent = now_ms();
+    let response = call.await;
+    (response, sent..=now_ms())
+}
+
+/// The instants (ms) a 429's `Retry-After` (whole seconds from the answer, rounded up) can
+/// name, given `during`, when the answer was made.
+fn retry_instants(response: &Response<Body>, during: &RangeInclusive<u64>) -> RangeInclusive<u64> {
+    let seconds: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    during.start() + (seconds - 1) * 1000 + 1..=during.end() + seconds * 1000
 }
 
 #[tokio::test]
@@ -255,10 +279,8 @@ async fn session_routes_carry_the_headers_and_their_limit_within_one_round_trip(
         .answer(request(&event("session-create")))
         .await;
     let before = stack.rest_requests();
-    let limited = sessions
-        .create
-        .answer(request(&event("session-create")))
-        .await;
+    let (limited, limited_during) =
+        timed(sessions.create.answer(request(&event("session-create")))).await;
     assert_eq!(
         stack.rest_requests() - before,
         1,
@@ -277,7 +299,7 @@ async fn session_routes_carry_the_headers_and_their_limit_within_one_round_trip(
 
     let before = stack.rest_requests();
     let get = with_session_id(event("session-get"), &"a".repeat(32));
-    let unknown = sessions.get.answer(request(&get)).await;
+    let (unknown, unknown_during) = timed(sessions.get.answer(request(&get))).await;
     assert_eq!(
         unknown.status(),
         429,
@@ -290,28 +312,38 @@ async fn session_routes_carry_the_headers_and_their_limit_within_one_round_trip(
     );
 
     let before = stack.rest_requests();
-    for response in [
-        sessions
-            .create
-            .answer(request(&event("session-create")))
-            .await,
-        unknown,
+    for (response, during) in [
+        timed(sessions.create.answer(request(&event("session-create")))).await,
+        (unknown, unknown_during),
     ] {
         assert_eq!(response.status(), 429);
-        assert!(response.headers().contains_key("retry-after"));
-        // From memory, the same headers as Redis's denial (give or take the second that
-        // may have passed): the reset is when the whole allowance is back, not the retry.
-        let seconds = |headers: &lambda_http::http::HeaderMap, name: &str| -> i64 {
-            headers[name].to_str().unwrap().parse().unwrap()
+        // The same headers as Redis's denial, give or take the second their rounding may
+        // add: the reset is when the whole allowance is back, not the retry. The reset is an
+        // instant; Retry-After counts from the answer, so it is turned into the instants it
+        // allows given when each answer was made, which a stalled machine only widens.
+        let reset = |headers: &HeaderMap| -> i64 {
+            headers["x-ratelimit-reset"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap()
         };
-        for name in ["x-ratelimit-reset", "retry-after"] {
-            let from_redis = seconds(limited.headers(), name);
-            let from_memory = seconds(response.headers(), name);
-            assert!(
-                (from_redis - from_memory).abs() <= 1,
-                "{name}: {from_redis} from Redis, {from_memory} from memory"
-            );
-        }
+        let (from_redis, from_memory) = (reset(limited.headers()), reset(response.headers()));
+        assert!(
+            (from_redis - from_memory).abs() <= 1,
+            "x-ratelimit-reset: {from_redis} from Redis, {from_memory} from memory"
+        );
+        // Redis's answer counts from Redis's clock, the memory from when this instance read
+        // that answer: both moments lie within `limited_during`, which may part them.
+        let apart = limited_during.end() - limited_during.start();
+        let from_redis = retry_instants(&limited, &limited_during);
+        let from_memory = retry_instants(&response, &during);
+        assert!(
+            *from_redis.start() <= from_memory.end() + apart
+                && *from_memory.start() <= from_redis.end() + apart,
+            "Retry-After names the same instant: {from_redis:?} from Redis, {from_memory:?} \
+             from memory (ms)"
+        );
     }
     assert_eq!(
         stack.rest_requests() - before,
@@ -452,4 +484,52 @@ async fn a_condition_on_a_fact_the_script_does_not_state_is_an_error_not_a_skipp
     let unstated = [Limit::consume(Limiter::Api, IP).when("live")];
     let outcome = app.limiter.hit(&app.redis, &unstated).await;
     assert!(outcome.is_err(), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn every_limiter_key_expires_when_its_state_stops_mattering() {
+    // What a limiter's key should live after one request of `window_ms`'s policy of 4: GCRA
+    // until its allowance is whole again (one interval, a quarter of the window), a fixed
+    // window until the window ends, a sliding window two windows (this window's count still
+    // weighs in the next one).
+    let intended = |algorithm: Algorithm, window_ms: i64| match algorithm {
+        Algorithm::Gcra => window_ms / 4,
+        Algorithm::Fixed => window_ms,
+        Algorithm::Sliding => 2 * window_ms,
+    };
+    // A lease (an attempt whose outcome is not known yet) keeps the key 10 s at least.
+    const LEASE_MS: i64 = 10_000;
+    let stack = Stack::start().await;
+    let mut resp = stack.redis().connect().await;
+    for algorithm in Algorithm::ALL {
+        let mut policies = settings(algorithm, Policy::new(4, 60));
+        policies.rate_limits.login_account = Policy::new(4, 3600);
+        let app = stack.app_with(policies);
+        let id = format!("ttl-{algorithm:?}");
+        // Each key's TTL, checked against what time has passed since its request went out.
+        let mut expect = async |limit: Limit, expected_ms: i64| {
+            let key = app.keys.rate_limit(limit.limiter().name(), &id);
+            let sent = now_ms();
+            assert!(hit(&app, &[limit]).await.allowed, "{algorithm:?}");
+            let ttl: i64 = redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut resp)
+                .await
+                .unwrap();
+            let since = (now_ms() - sent) as i64;
+            assert!(
+                ttl <= expected_ms && ttl >= expected_ms - since,
+                "{algorithm:?} {key}: PTTL {ttl}, intended {expected_ms}, {since} ms after"
+            );
+        };
+        expect(
+            Limit::consume(Limiter::Api, id.as_str()),
+            intended(algorithm, 60_000),
+        )
+        .await;
+        let lease = Limit::lease(Limiter::LoginAccount, id.as_str(), "attempt");
+        expect(lease, LEASE_MS).await;
+        let failure = Limit::failure_of(Limiter::LoginAccount, id.as_str(), "attempt");
+        expect(failure, intended(algorithm, 3_600_000)).await;
+    }
 }

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_ssm::Client;
 use edgestate::env::{Lookup, Pairs, ProcessEnv};
-use edgestate::ssm::{self, SecretsError};
+use edgestate::ssm::{self, Client, SecretsError};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -30,12 +29,22 @@ fn env(pairs: &[(&str, &str)]) -> Pairs {
 /// A client for the fake SSM, built without reading the host's environment or profile, with
 /// quick retries so failure tests stay fast.
 async fn ssm_client(server: &MockServer) -> Client {
+    ssm_client_at(server.uri(), quick_retries()).await
+}
+
+/// The standard retry, with short waits between attempts.
+fn quick_retries() -> RetryConfig {
+    RetryConfig::standard().with_initial_backoff(Duration::from_millis(10))
+}
+
+/// A client for an SSM at `uri`, built as [`ssm_client`] builds one, retrying as `retry` says.
+async fn ssm_client_at(uri: String, retry: RetryConfig) -> Client {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .empty_test_environment()
         .region(Region::new("eu-west-1"))
-        .endpoint_url(server.uri())
+        .endpoint_url(uri)
         .test_credentials()
-        .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(10)))
+        .retry_config(retry)
         .load()
         .await;
     ssm::ssm_client(&sdk)
@@ -305,25 +314,16 @@ async fn an_unreadable_answer_does_not_leak_its_body() {
 }
 
 #[tokio::test]
-async fn an_unreachable_ssm_is_reported_within_the_time_limit() {
+async fn a_refused_connection_is_a_dispatch_failure_naming_the_parameters() {
     // A port that was free a moment ago: connecting is refused.
     let uri = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .empty_test_environment()
-        .region(Region::new("eu-west-1"))
-        .endpoint_url(uri)
-        .test_credentials()
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await;
+    let ssm = ssm_client_at(uri, RetryConfig::disabled()).await;
     let base = env(&[("JWT_SECRET_PARAM", "/app/jwt")]);
 
-    let error = ssm::resolve_with(base, &ssm::ssm_client(&sdk))
-        .await
-        .unwrap_err();
+    let error = ssm::resolve_with(base, &ssm).await.unwrap_err();
 
     let text = error.to_string();
     assert!(
@@ -331,6 +331,48 @@ async fn an_unreachable_ssm_is_reported_within_the_time_limit() {
         "{text}"
     );
     assert!(text.contains("dispatch failure"), "{text}");
+}
+
+/// Tokio's clock is paused: it moves only when every task waits, straight to the next timer,
+/// so the times measured here are those the client's own time limits set, however slow the
+/// machine.
+#[tokio::test(start_paused = true)]
+async fn an_ssm_that_never_answers_is_given_up_at_the_time_limit() {
+    // A server that takes every connection and never answers a byte; it hands each one over,
+    // so none is closed.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    let (accepted, connections) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stream.map(|stream| accepted.send(stream)).is_err() {
+                return;
+            }
+        }
+    });
+    let ssm = ssm_client_at(uri, quick_retries()).await;
+    let base = env(&[("JWT_SECRET_PARAM", "/app/jwt")]);
+
+    let started = tokio::time::Instant::now();
+    let waited = tokio::time::timeout(Duration::from_secs(60), ssm::resolve_with(base, &ssm))
+        .await
+        .expect("the client's time limits end the wait");
+    assert_eq!(
+        started.elapsed(),
+        ssm::SSM_TIMEOUT,
+        "the call's own limit ends it"
+    );
+    let text = waited.unwrap_err().to_string();
+    assert_eq!(
+        text,
+        "cannot read SSM parameters /app/jwt (for JWT_SECRET_PARAM): no answer within 5s"
+    );
+    // Each attempt gives up after 2 s and the standard retry sends another: three attempts
+    // fit in the call's 5 s, however long the last one would have waited.
+    let held: Vec<_> = (0..3)
+        .map(|_| connections.recv_timeout(Duration::from_secs(10)))
+        .collect();
+    assert!(held.iter().all(Result::is_ok), "three attempts: {held:?}");
 }
 
 /// The production path configures its client from the process environment the standard AWS

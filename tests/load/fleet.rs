@@ -13,8 +13,6 @@ use serde_json::Value;
 use testkit::{LambdaProcess, Outcome, Stack};
 use tokio::sync::Mutex;
 
-use crate::procfs;
-
 /// The function binaries, one per route, and the authorizer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Function {
@@ -249,8 +247,8 @@ impl Fleet {
                 pool.instances.iter().map(|instance| Usage {
                     function: pool.function,
                     pid: instance.pid,
-                    cpu_ticks: instance.pid.and_then(procfs::cpu_ticks),
-                    peak_rss_kib: instance.pid.and_then(procfs::peak_rss_kib),
+                    cpu_ticks: instance.pid.and_then(testkit::procfs::cpu_ticks),
+                    peak_rss_kib: instance.pid.and_then(testkit::procfs::peak_rss_kib),
                     served: instance.served.load(Ordering::Relaxed),
                 })
             })

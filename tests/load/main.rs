@@ -25,7 +25,6 @@ mod calls;
 mod checks;
 mod fleet;
 mod mix;
-mod procfs;
 mod record;
 mod report;
 

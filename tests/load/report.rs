@@ -11,8 +11,8 @@ use testkit::bench::summarise;
 use crate::Settings;
 use crate::checks::Check;
 use crate::fleet::{Function, Usage};
-use crate::procfs::TICKS_PER_SECOND;
 use crate::record::Route;
+use testkit::procfs::TICKS_PER_SECOND;
 
 /// Everything the report is made of.
 pub struct Run<'a> {

@@ -8,18 +8,21 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
-use serde_json::Value;
+use edgestate::redis::TOKEN_VAR;
+use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
+
+use crate::Stack;
 
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -41,6 +44,8 @@ struct RuntimeState {
     events: Arc<AsyncMutex<mpsc::Receiver<(String, String)>>>,
     pending: Pending,
     init_failed: Arc<Mutex<bool>>,
+    /// When the process first asked for an event: its cold start is over.
+    first_poll: Arc<OnceLock<Instant>>,
 }
 
 /// A running function process and the fake Runtime API it polls.
@@ -49,6 +54,8 @@ pub struct LambdaProcess {
     events: mpsc::Sender<(String, String)>,
     pending: Pending,
     init_failed: Arc<Mutex<bool>>,
+    spawned: Instant,
+    first_poll: Arc<OnceLock<Instant>>,
     server: tokio::task::JoinHandle<()>,
     /// Drained continuously, so a chatty process never blocks on a full pipe.
     output: Vec<tokio::task::JoinHandle<String>>,
@@ -61,10 +68,12 @@ impl LambdaProcess {
         let (events, receiver) = mpsc::channel(16);
         let pending: Pending = Arc::default();
         let init_failed = Arc::new(Mutex::new(false));
+        let first_poll: Arc<OnceLock<Instant>> = Arc::default();
         let state = RuntimeState {
             events: Arc::new(AsyncMutex::new(receiver)),
             pending: pending.clone(),
             init_failed: init_failed.clone(),
+            first_poll: first_poll.clone(),
         };
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next_event))
@@ -80,6 +89,7 @@ impl LambdaProcess {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        let spawned = Instant::now();
         let mut child = Command::new(binary)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -102,10 +112,25 @@ impl LambdaProcess {
             events,
             pending,
             init_failed,
+            spawned,
+            first_poll,
             server,
             output: stdout.into_iter().chain(stderr).collect(),
             next_id: 0,
         }
+    }
+
+    /// How long the process took from exec to its first `/next`: the cold start, as Lambda
+    /// reports its init duration. `None` if it did not get there within the invoke timeout.
+    pub async fn cold_start(&self) -> Option<Duration> {
+        let waited = Instant::now();
+        while waited.elapsed() < INVOKE_TIMEOUT {
+            if let Some(first_poll) = self.first_poll.get() {
+                return Some(first_poll.duration_since(self.spawned));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        None
     }
 
     /// The process id, for reading its CPU time and memory in `/proc`; `None` once it exited.
@@ -146,13 +171,8 @@ impl LambdaProcess {
     /// Invokes with an API Gateway event and answers the HTTP status and the JSON body,
     /// failing the test if the function did not answer with a response.
     pub async fn invoke_http(&mut self, event: &Value) -> (u16, Value) {
-        let outcome = self.invoke(&event.to_string()).await;
-        let Outcome::Response(response) = outcome else {
-            panic!("expected an HTTP response, got {outcome:?}");
-        };
-        let status = response["statusCode"].as_u64().expect("a statusCode") as u16;
-        let body = response["body"].as_str().expect("a text body");
-        (status, serde_json::from_str(body).expect("a JSON body"))
+        let (status, _, body) = self.invoke(&event.to_string()).await.http();
+        (status, body)
     }
 
     /// Stops the process and returns everything it wrote to stdout and stderr.
@@ -166,6 +186,120 @@ impl LambdaProcess {
         }
         logs
     }
+}
+
+impl Outcome {
+    /// The HTTP response the function answered: status, headers and JSON body, failing the
+    /// test if it answered anything else.
+    pub fn http(self) -> (u16, Value, Value) {
+        let Outcome::Response(response) = self else {
+            panic!("expected an HTTP response, got {self:?}");
+        };
+        let status = response["statusCode"].as_u64().expect("a statusCode") as u16;
+        let body = response["body"].as_str().expect("a text body");
+        let body = serde_json::from_str(body).expect("a JSON body");
+        (status, response["headers"].clone(), body)
+    }
+
+    /// Checks the answer to a Redis that cannot serve (`docs/contract.md`, "Failure policy"):
+    /// 503 `service_unavailable` with `Retry-After: 1`.
+    pub fn assert_service_unavailable(self) {
+        let (status, headers, body) = self.http();
+        assert_eq!(
+            (status, &body["code"]),
+            (503, &json!("service_unavailable")),
+            "{body}"
+        );
+        assert_eq!(headers["retry-after"], json!("1"), "{headers}");
+    }
+}
+
+/// A REST token upstash-local refuses, in a form no log could show by accident.
+const REFUSED_TOKEN: &str = "refused-rest-token-7Qw2Zp";
+
+/// How long a function may wait for Redis when [`LambdaProcess::assert_outages_are_503`] makes
+/// Redis slow: far below the slow stack's latency, so however slow the machine, every answer
+/// comes too late.
+const OUTAGE_DEADLINE_MS: &str = "100";
+const SLOW_REDIS: Duration = Duration::from_secs(1);
+
+impl LambdaProcess {
+    /// `binary` run against `stack` with a REST token upstash-local refuses: what it answered
+    /// `event`, once its logs are checked for the failure policy's other half: exactly one
+    /// ERROR line names `UPSTASH_REDIS_REST_TOKEN`, and the token itself is in none.
+    pub async fn with_a_refused_rest_token(binary: &Path, stack: &Stack, event: &Value) -> Outcome {
+        let env: Vec<_> = stack
+            .env()
+            .into_iter()
+            .map(|(name, value)| match name {
+                TOKEN_VAR => (name, REFUSED_TOKEN.to_owned()),
+                _ => (name, value),
+            })
+            .collect();
+        let mut function = LambdaProcess::spawn(binary, &env).await;
+        let outcome = function.invoke(&event.to_string()).await;
+        let logs = function.logs().await;
+        assert!(
+            !logs.contains(REFUSED_TOKEN),
+            "the token leaked into: {logs}"
+        );
+        LambdaProcess::the_line_naming(&logs, TOKEN_VAR);
+        outcome
+    }
+
+    /// The one line of `logs` that names `name` (a setting, an SSM parameter), parsed, after
+    /// checking it is the only one and an ERROR: the failure policy's "one log line names it".
+    pub fn the_line_naming(logs: &str, name: &str) -> Value {
+        let naming: Vec<&str> = logs.lines().filter(|line| line.contains(name)).collect();
+        assert_eq!(naming.len(), 1, "one line names {name}: {logs}");
+        let line: Value = serde_json::from_str(naming[0]).expect("a JSON log line");
+        assert_eq!(line["level"], json!("ERROR"), "{logs}");
+        line
+    }
+
+    /// Sends `binary` the event `event` builds against a stack (signing in first, say) while
+    /// Redis fails it both ways of the failure policy's first row, each on a stack of its own:
+    /// too slow for `REDIS_TIMEOUT_MS`, then stopped behind upstash-local. Each time the
+    /// function answers 503 `service_unavailable` with `Retry-After: 1`, and logs why at ERROR.
+    pub async fn assert_outages_are_503(binary: &Path, event: impl AsyncFn(&Stack) -> Value) {
+        let slow = Stack::start_with_latency(SLOW_REDIS).await;
+        let env = [
+            slow.env(),
+            vec![("REDIS_TIMEOUT_MS", OUTAGE_DEADLINE_MS.to_owned())],
+        ]
+        .concat();
+        let request = event(&slow).await;
+        outage(binary, &env, &request, "deadline exceeded").await;
+
+        let stopped = Stack::start().await;
+        let request = event(&stopped).await;
+        // The server exits while answering, so this command reports a broken connection.
+        let _ = redis::cmd("SHUTDOWN")
+            .arg("NOSAVE")
+            .exec_async(&mut stopped.redis().connect().await)
+            .await;
+        outage(binary, &stopped.env(), &request, "HTTP 503").await;
+    }
+}
+
+/// One outage of [`LambdaProcess::assert_outages_are_503`]: the answer, and an ERROR line
+/// that gives `reason`.
+async fn outage(binary: &Path, env: &[(&str, String)], event: &Value, reason: &str) {
+    let mut function = LambdaProcess::spawn(binary, env).await;
+    function
+        .invoke(&event.to_string())
+        .await
+        .assert_service_unavailable();
+    let logs = function.logs().await;
+    assert!(
+        logs.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .any(|line| line["level"] == json!("ERROR")
+                && line["error"]
+                    .as_str()
+                    .is_some_and(|error| error.contains(reason))),
+        "an ERROR line says {reason:?}: {logs}"
+    );
 }
 
 impl Drop for LambdaProcess {
@@ -185,6 +319,7 @@ fn drain(
 }
 
 async fn next_event(State(state): State<RuntimeState>) -> (StatusCode, HeaderMap, String) {
+    state.first_poll.get_or_init(Instant::now);
     let Some((id, event)) = state.events.lock().await.recv().await else {
         return (StatusCode::GONE, HeaderMap::new(), String::new());
     };

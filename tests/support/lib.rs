@@ -5,8 +5,10 @@ pub mod answer;
 pub mod bench;
 pub mod events;
 pub mod fixtures;
+pub mod front;
 mod lambda;
 pub mod limits;
+pub mod procfs;
 mod stack;
 
 pub use lambda::{LambdaProcess, Outcome};

@@ -113,7 +113,7 @@ fn function_env(rest_url: String) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The settings a function reads from an empty environment (SPEC §5 defaults).
+/// The settings a function reads from an empty environment: the defaults.
 pub fn default_settings() -> Settings {
     Settings::from_env(&|_: &str| None).expect("the defaults are valid")
 }

@@ -14,8 +14,7 @@ const PASSWORD: &str = "correct horse battery staple";
 async fn issues_a_verifiable_token_and_refuses_a_wrong_password_through_the_real_main() {
     let stack = Stack::start().await;
     let user = registered_user(&stack, "ann.lee@example.com", PASSWORD).await;
-    let binary = Path::new(env!("CARGO_BIN_EXE_auth-login"));
-    let mut function = LambdaProcess::spawn(binary, &stack.env()).await;
+    let mut function = LambdaProcess::spawn(binary(), &stack.env()).await;
 
     let (status, body) = function.invoke_http(&event("auth-login")).await;
     assert_eq!(status, 200, "{body}");
@@ -38,4 +37,26 @@ async fn issues_a_verifiable_token_and_refuses_a_wrong_password_through_the_real
     for secret in [PASSWORD, "not the password", &token, JWT_SECRET] {
         assert!(!logs.contains(secret), "{secret:?} leaked into: {logs}");
     }
+}
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_auth-login"))
+}
+
+#[tokio::test]
+async fn a_refused_rest_token_is_503_and_names_the_setting_never_the_token() {
+    let stack = Stack::start().await;
+    registered_user(&stack, "ann.lee@example.com", PASSWORD).await;
+    LambdaProcess::with_a_refused_rest_token(binary(), &stack, &event("auth-login"))
+        .await
+        .assert_service_unavailable();
+}
+
+#[tokio::test]
+async fn a_slow_or_stopped_redis_is_503_with_retry_after_and_logged() {
+    LambdaProcess::assert_outages_are_503(binary(), async |stack: &Stack| {
+        registered_user(stack, "ann.lee@example.com", PASSWORD).await;
+        event("auth-login")
+    })
+    .await;
 }

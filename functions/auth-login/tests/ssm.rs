@@ -109,13 +109,7 @@ async fn a_missing_parameter_stops_the_cold_start_with_one_clear_line() {
     assert!(matches!(outcome, Outcome::InitFailed), "{outcome:?}");
 
     let logs = function.logs().await;
-    let naming: Vec<&str> = logs
-        .lines()
-        .filter(|line| line.contains(JWT_SECRET_PARAM))
-        .collect();
-    assert_eq!(naming.len(), 1, "one line names the parameter: {logs}");
-    let naming: Value = serde_json::from_str(naming[0]).expect("a JSON log line");
-    assert_eq!(naming["level"], json!("ERROR"));
+    let naming = LambdaProcess::the_line_naming(&logs, JWT_SECRET_PARAM);
     assert_eq!(
         naming["error"],
         json!("SSM parameter /edgestate/test/jwt-secret (for JWT_SECRET_PARAM) does not exist")

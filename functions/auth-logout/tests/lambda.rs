@@ -29,8 +29,7 @@ async fn revokes_one_token_or_every_device_through_the_real_main() {
     registered_user(&stack, EMAIL, PASSWORD).await;
     let token = login_token(&stack, EMAIL, PASSWORD).await;
     let other_device = login_token(&stack, EMAIL, PASSWORD).await;
-    let binary = Path::new(env!("CARGO_BIN_EXE_auth-logout"));
-    let mut function = LambdaProcess::spawn(binary, &stack.env()).await;
+    let mut function = LambdaProcess::spawn(binary(), &stack.env()).await;
 
     let logout = |token: &str| with_bearer(event("auth-logout"), token);
     let (status, body) = function.invoke_http(&logout(&token)).await;
@@ -50,4 +49,31 @@ async fn revokes_one_token_or_every_device_through_the_real_main() {
 
     let (status, body) = function.invoke_http(&event("auth-logout")).await;
     assert_eq!((status, &body["code"]), (401, &json!("invalid_token")));
+}
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_auth-logout"))
+}
+
+/// A logout of a live token of a fresh account on `stack`.
+async fn logout_of_a_live_token(stack: &Stack) -> serde_json::Value {
+    registered_user(stack, EMAIL, PASSWORD).await;
+    with_bearer(
+        event("auth-logout"),
+        &login_token(stack, EMAIL, PASSWORD).await,
+    )
+}
+
+#[tokio::test]
+async fn a_refused_rest_token_is_503_and_names_the_setting_never_the_token() {
+    let stack = Stack::start().await;
+    let logout = logout_of_a_live_token(&stack).await;
+    LambdaProcess::with_a_refused_rest_token(binary(), &stack, &logout)
+        .await
+        .assert_service_unavailable();
+}
+
+#[tokio::test]
+async fn a_slow_or_stopped_redis_is_503_with_retry_after_and_logged() {
+    LambdaProcess::assert_outages_are_503(binary(), logout_of_a_live_token).await;
 }

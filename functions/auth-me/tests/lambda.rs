@@ -55,3 +55,14 @@ async fn answers_the_user_until_the_logout_process_revokes_the_token() {
     let logs = me.logs().await + &logout.logs().await;
     assert!(!logs.contains(&token), "the token is not logged: {logs}");
 }
+
+#[tokio::test]
+async fn a_refused_rest_token_is_503_and_names_the_setting_never_the_token() {
+    let stack = Stack::start().await;
+    registered_user(&stack, EMAIL, PASSWORD).await;
+    let token = login_token(&stack, EMAIL, PASSWORD).await;
+    let me = with_bearer(event("auth-me"), &token);
+    LambdaProcess::with_a_refused_rest_token(me_binary(), &stack, &me)
+        .await
+        .assert_service_unavailable();
+}

@@ -39,3 +39,17 @@ async fn allows_a_live_token_with_its_context_and_denies_garbage() {
     let logs = function.logs().await;
     assert!(!logs.contains(&token), "the token is not logged: {logs}");
 }
+
+#[tokio::test]
+async fn a_refused_rest_token_denies_and_names_the_setting_never_the_token() {
+    let stack = Stack::start().await;
+    registered_user(&stack, EMAIL, PASSWORD).await;
+    let token = login_token(&stack, EMAIL, PASSWORD).await;
+    let binary = Path::new(env!("CARGO_BIN_EXE_authorizer"));
+    let request = with_bearer(event("authorizer"), &token);
+    let outcome = LambdaProcess::with_a_refused_rest_token(binary, &stack, &request).await;
+    let Outcome::Response(verdict) = outcome else {
+        panic!("expected a verdict, got {outcome:?}");
+    };
+    assert_eq!(verdict, json!({"isAuthorized": false}), "it fails closed");
+}

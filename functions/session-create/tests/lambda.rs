@@ -31,3 +31,12 @@ async fn creates_a_session_and_refuses_a_bad_body_through_the_real_main() {
     );
     assert!(!logs.contains(TOKEN), "the REST token is not logged");
 }
+
+#[tokio::test]
+async fn a_refused_rest_token_is_503_and_names_the_setting_never_the_token() {
+    let stack = Stack::start().await;
+    let binary = Path::new(env!("CARGO_BIN_EXE_session-create"));
+    LambdaProcess::with_a_refused_rest_token(binary, &stack, &event("session-create"))
+        .await
+        .assert_service_unavailable();
+}
