@@ -9,7 +9,7 @@ use serde_json::{Map, json};
 
 use crate::http::{ApiError, log_redis_failure, success};
 use crate::redis::{Command, RedisClient, RedisError};
-use crate::route::{Meter, Route};
+use crate::route::{Meter, Outcome, Route};
 
 pub struct Health {
     redis: RedisClient,
@@ -22,7 +22,7 @@ impl Health {
 }
 
 impl Route for Health {
-    async fn handle(&self, _: &Request, _: &mut Meter) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, _: &Request, _: &mut Meter) -> Outcome {
         Ok(check(&self.redis).await)
     }
 }

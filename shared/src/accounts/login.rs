@@ -13,7 +13,7 @@ use crate::ids::random_id;
 use crate::keys::{Keys, account_id};
 use crate::ratelimit::{Limit, Limiter};
 use crate::redis::{RedisError, Reply};
-use crate::route::{Bound, Meter, Route, RouteScript, Runner};
+use crate::route::{Bound, Meter, Outcome, Route, RouteScript, Runner};
 use crate::startup::App;
 use crate::time::now_ms;
 use crate::tokens::{Family, Subject, Tokens};
@@ -74,11 +74,7 @@ impl Login {
 }
 
 impl Route for Login {
-    async fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, meter: &mut Meter) -> Outcome {
         let body = json_object(request, BODY_MAX_BYTES)?;
         let email = validation::email(&body)?;
         let password = string_field(&body, "password")?.to_owned();

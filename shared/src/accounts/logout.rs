@@ -3,14 +3,14 @@
 use std::sync::LazyLock;
 
 use http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::{Map, Value, json};
 
 use super::BODY_MAX_BYTES;
 use crate::guard::{GUARD_LUA, Guard};
 use crate::http::request::{invalid_field, json_object};
 use crate::http::{ApiError, success};
-use crate::route::{Bound, Meter, Route, RouteScript, Runner, user_api_limit};
+use crate::route::{Bound, Meter, Outcome, Route, RouteScript, Runner, user_api_limit};
 use crate::startup::App;
 use crate::time::now_ms;
 use crate::tokens::Claims;
@@ -44,11 +44,7 @@ impl Logout {
 }
 
 impl Route for Logout {
-    async fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, meter: &mut Meter) -> Outcome {
         let claims = self.guard.verify(request.headers())?;
         let bound = bind(&self.guard, &claims, all_devices(request)?);
         // Already logged out or not, the token is now dead: the answer is the same.

@@ -3,13 +3,13 @@
 use std::sync::LazyLock;
 
 use http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 
 use super::{number, text, user_fields};
 use crate::guard::{GUARD_LUA, Guard, unauthorized};
-use crate::http::{ApiError, success};
+use crate::http::success;
 use crate::redis::{RedisError, Reply};
-use crate::route::{Meter, Route, RouteScript, Runner, single_value, user_api_limit};
+use crate::route::{Meter, Outcome, Route, RouteScript, Runner, single_value, user_api_limit};
 use crate::startup::App;
 
 const LUA: &str = include_str!("me.lua");
@@ -31,11 +31,7 @@ impl Me {
 }
 
 impl Route for Me {
-    async fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, meter: &mut Meter) -> Outcome {
         let claims = self.guard.verify(request.headers())?;
         let values = self
             .runner

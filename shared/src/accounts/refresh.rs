@@ -5,14 +5,14 @@
 
 use std::sync::{Arc, LazyLock};
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 
 use super::{BODY_MAX_BYTES, issued, number, text};
 use crate::http::request::{json_object, string_field};
 use crate::http::{ApiError, ErrorCode};
 use crate::keys::Keys;
 use crate::redis::{RedisError, Reply};
-use crate::route::{Bound, Meter, Route, RouteScript, Runner, api_limit, single_value};
+use crate::route::{Bound, Meter, Outcome, Route, RouteScript, Runner, api_limit, single_value};
 use crate::startup::App;
 use crate::time::now_ms;
 use crate::tokens::{Presented, Subject, Tokens, secret_hash};
@@ -64,11 +64,7 @@ impl Refresh {
 }
 
 impl Route for Refresh {
-    async fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, meter: &mut Meter) -> Outcome {
         let body = json_object(request, BODY_MAX_BYTES)?;
         let token = string_field(&body, "refreshToken")?;
         let limits = [api_limit(request)];

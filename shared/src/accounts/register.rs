@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 
 use super::{BODY_MAX_BYTES, blocking, password, user_fields, validation};
 use crate::http::request::{client_ip, json_object};
@@ -11,7 +11,7 @@ use crate::http::{ApiError, ErrorCode, success};
 use crate::ids::random_id;
 use crate::keys::{Keys, account_id};
 use crate::ratelimit::{Limit, Limiter};
-use crate::route::{Bound, Meter, Route, RouteScript, Runner, single_value};
+use crate::route::{Bound, Meter, Outcome, Route, RouteScript, Runner, single_value};
 use crate::startup::App;
 use crate::time::now_ms;
 
@@ -53,11 +53,7 @@ impl Register {
 }
 
 impl Route for Register {
-    async fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, meter: &mut Meter) -> Outcome {
         let body = json_object(request, BODY_MAX_BYTES)?;
         let email = validation::email(&body)?;
         let password = validation::new_password(&body)?.to_owned();

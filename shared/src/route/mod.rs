@@ -24,15 +24,14 @@ use crate::startup::App;
 pub(crate) use script::assert_binding;
 pub use script::{Bound, RouteScript};
 
+/// What a route's work ends in: its response, or the failure to answer instead.
+pub type Outcome = Result<Response<Body>, ApiError>;
+
 /// One HTTP route: a Lambda function serves exactly one.
 pub trait Route: Sync {
     /// The route's work. Every failure is an [`ApiError`]; the limiters' decision, once
     /// known, goes in `meter`.
-    fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+    fn handle(&self, request: &Request, meter: &mut Meter) -> impl Future<Output = Outcome> + Send;
 
     /// The response to `request`, with the rate-limit headers of whatever the limiters
     /// decided on the way.

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::{Map, json};
 
 use super::{DAILY_COUNTER_TTL, SESSIONS_CREATED, validation};
@@ -13,7 +13,7 @@ use crate::http::request::json_object;
 use crate::http::{ApiError, success};
 use crate::ids::random_id;
 use crate::keys::Keys;
-use crate::route::{Bound, Meter, Route, RouteScript, Runner, api_limit, single_value};
+use crate::route::{Bound, Meter, Outcome, Route, RouteScript, Runner, api_limit, single_value};
 use crate::startup::App;
 use crate::time::{iso8601, now_ms};
 
@@ -64,11 +64,7 @@ impl CreateSession {
 }
 
 impl Route for CreateSession {
-    async fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, meter: &mut Meter) -> Outcome {
         let body = json_object(request, BODY_MAX_BYTES)?;
         let created_at = now_ms();
         let id = random_id()?;

@@ -8,15 +8,15 @@
 use std::sync::LazyLock;
 
 use http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::{Map, Value, json};
 
 use super::{not_found, session_id};
-use crate::http::{ApiError, success};
+use crate::http::success;
 use crate::keys::Keys;
 use crate::ratelimit::{Limit, Limiter};
 use crate::redis::{RedisError, Reply};
-use crate::route::{Bound, Meter, Route, RouteScript, Runner, api_limit, single_value};
+use crate::route::{Bound, Meter, Outcome, Route, RouteScript, Runner, api_limit, single_value};
 use crate::startup::App;
 use crate::time::iso8601;
 
@@ -54,11 +54,7 @@ fn limits(request: &Request, id: &str) -> [Limit; 2] {
 }
 
 impl Route for GetSession {
-    async fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, meter: &mut Meter) -> Outcome {
         let id = session_id(request)?;
         let values = self
             .runner

@@ -9,7 +9,7 @@
 //! the counts. Its one Redis request is the user's API limit and the counters' read.
 
 use http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::{Map, Value, json};
 
 use super::{DAILY_COUNTER_TTL, SESSIONS_COMPLETED, SESSIONS_CREATED};
@@ -17,7 +17,7 @@ use crate::blocks::counters::{CounterRead, Counters};
 use crate::guard::unauthorized;
 use crate::http::request::{authorizer_subject, invalid_field, query_parameter};
 use crate::http::{ApiError, success};
-use crate::route::{Meter, Route, user_api_limit};
+use crate::route::{Meter, Outcome, Route, user_api_limit};
 use crate::startup::App;
 use crate::time::{now_ms, utc_day};
 
@@ -42,11 +42,7 @@ impl SessionStats {
 }
 
 impl Route for SessionStats {
-    async fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, meter: &mut Meter) -> Outcome {
         let user = authorizer_subject(request).ok_or_else(unauthorized)?;
         let days = days(query_parameter(request, "days"))?;
         let now = now_ms();

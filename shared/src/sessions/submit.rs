@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use serde_json::{Map, json};
 
 use super::{DAILY_COUNTER_TTL, SESSIONS_COMPLETED, not_found, session_id, validation};
@@ -12,7 +12,7 @@ use crate::http::request::json_object;
 use crate::http::{ApiError, ErrorCode, success};
 use crate::keys::Keys;
 use crate::redis::RedisError;
-use crate::route::{Bound, Meter, Route, RouteScript, Runner, api_limit, single_value};
+use crate::route::{Bound, Meter, Outcome, Route, RouteScript, Runner, api_limit, single_value};
 use crate::startup::App;
 use crate::time::now_ms;
 
@@ -62,11 +62,7 @@ impl SubmitSession {
 }
 
 impl Route for SubmitSession {
-    async fn handle(
-        &self,
-        request: &Request,
-        meter: &mut Meter,
-    ) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, meter: &mut Meter) -> Outcome {
         let id = session_id(request)?;
         let body = json_object(
             request,

@@ -16,7 +16,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::http::{ApiError, ErrorCode};
-use crate::route::{Meter, Route};
+use crate::route::{Meter, Outcome, Route};
 
 /// The pages' policy: everything from this origin, nothing inline, no framing.
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -67,7 +67,7 @@ fn asset(name: &str) -> Option<Asset> {
 pub struct Web;
 
 impl Route for Web {
-    async fn handle(&self, request: &Request, _: &mut Meter) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request, _: &mut Meter) -> Outcome {
         let mut response = serve(request).unwrap_or_else(ApiError::into_response);
         secure(response.headers_mut());
         Ok(response)
