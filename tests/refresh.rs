@@ -7,15 +7,14 @@ use std::time::Duration;
 use edgestate::accounts::Accounts;
 use edgestate::guard::Authorizer;
 use edgestate::route::Route;
-use edgestate::settings::Settings;
 use edgestate::time::now_ms;
-use edgestate::tokens::{Family, Tokens};
+use edgestate::tokens::Family;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use testkit::answer::{Answer, answer, assert_error, counted};
 use testkit::events::{authorizer_request, event, request, with_bearer, with_body};
 use testkit::fixtures::{credentials, registered_user, tokens_with};
-use testkit::{Stack, default_settings};
+use testkit::Stack;
 
 const EMAIL: &str = "ann.lee@example.com";
 const PASSWORD: &str = "correct horse battery staple";
@@ -26,14 +25,12 @@ struct Instance {
     authorizer: Authorizer,
 }
 
-fn instance_with(stack: &Stack, settings: &[(&str, &str)]) -> Instance {
-    let app = stack.app_with(Settings {
-        ..default_settings()
-    });
-    let tokens = || -> Tokens { tokens_with(settings) };
+/// An instance whose token settings (`REFRESH_REUSE_GRACE_SECONDS`, ...) are `token_settings`.
+fn instance_with(stack: &Stack, token_settings: &[(&str, &str)]) -> Instance {
+    let app = stack.app();
     Instance {
-        accounts: Accounts::new(&app, tokens()),
-        authorizer: Authorizer::new(&app, tokens()),
+        accounts: Accounts::new(&app, tokens_with(token_settings)),
+        authorizer: Authorizer::new(&app, tokens_with(token_settings)),
     }
 }
 
