@@ -77,7 +77,12 @@ impl Calls {
     }
 
     pub fn create(&self, ip: &str) -> Call {
-        self.call(Function::SessionCreate, "session-create", ip, &[201])
+        self.create_expecting(ip, &[201])
+    }
+
+    /// A create that may also be refused (a limit check).
+    pub fn create_expecting(&self, ip: &str, expect: &'static [u16]) -> Call {
+        self.call(Function::SessionCreate, "session-create", ip, expect)
     }
 
     /// A form-encoded body sent as JSON: 400 `invalid_body`.

@@ -50,6 +50,12 @@ const API: Limit = Limit::new(
     100,
     15 * 60,
 );
+const SESSION_POLL: Limit = Limit::new(
+    "poll budget of a live session (120/1m) exact across processes",
+    "RATE_LIMIT_SESSION_POLL",
+    120,
+    60,
+);
 const LOGIN_IP: Limit = Limit::new(
     "login limit per IP (5/15m) exact across processes",
     "RATE_LIMIT_LOGIN_IP",
@@ -81,7 +87,7 @@ const LOGOUT_USERS: usize = 2;
 /// change of default cannot make a check count against the wrong number. Warnings only in
 /// the logs: under load, per-request logs would cost more than the requests.
 pub fn env() -> Vec<(&'static str, String)> {
-    let mut env: Vec<_> = [API, LOGIN_IP, LOGIN_ACCOUNT, REGISTER_IP]
+    let mut env: Vec<_> = [API, SESSION_POLL, LOGIN_IP, LOGIN_ACCOUNT, REGISTER_IP]
         .iter()
         .map(|limit| {
             let window = limit.window.as_secs();
@@ -102,7 +108,11 @@ pub struct Check {
 pub async fn run(load: &Arc<Load>) -> Vec<Check> {
     let calls = &load.calls;
     vec![
-        api_limit(load).await,
+        one_client(load, API, 201, |ip, _| {
+            calls.create_expecting(ip, &[201, 429])
+        })
+        .await,
+        poll_budget(load).await,
         one_client(load, LOGIN_IP, 401, |ip, email| {
             calls.login_wrong_password(ip, email, &[401, 429])
         })
@@ -202,8 +212,9 @@ async fn exact(
     }
 }
 
-/// One client polls a live session past the API limit.
-async fn api_limit(load: &Arc<Load>) -> Check {
+/// One client polls a live session past its poll budget (which replaces the API limit for
+/// polls of a live session).
+async fn poll_budget(load: &Arc<Load>) -> Check {
     let calls = &load.calls;
     let id = load
         .send(calls.create(&calls.fresh_ip()))
@@ -211,14 +222,15 @@ async fn api_limit(load: &Arc<Load>) -> Check {
         .text("sessionId")
         .unwrap_or_else(|| calls.unknown_session());
     let ip = calls.fresh_ip();
-    let polls = (0..API.count + EXCESS * 5)
+    let polls = (0..SESSION_POLL.count + EXCESS * 5)
         .map(|_| calls.poll(&ip, &id, &[200, 429]))
         .collect();
-    exact(load, API, API.count, 200, polls).await
+    exact(load, SESSION_POLL, SESSION_POLL.count, 200, polls).await
 }
 
-/// Many clients guess one account's password, once it has a failure on record: from then
-/// on every attempt counts as it is made, so exactly the rest of the allowance is admitted.
+/// Many clients guess one account's password at once, once it has a failure on record: each
+/// attempt holds a lease on the account's allowance while its password is checked, so
+/// exactly the rest of the allowance is admitted.
 async fn login_account_limit(load: &Arc<Load>) -> Check {
     let calls = &load.calls;
     let email = calls.fresh_email();
