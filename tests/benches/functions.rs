@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use edgestate::accounts::{Accounts, Register};
 use edgestate::route::Route;
 use edgestate::sessions::CreateSession;
+use edgestate::time::now_ms;
 use serde_json::{Value, json};
 use testkit::answer::answer;
 use testkit::bench::unlimited_settings;
@@ -105,6 +106,27 @@ async fn measure(
 
 fn repeat(event: Value, status: u16) -> Vec<(Value, u16)> {
     vec![(event, status); REQUESTS]
+}
+
+/// A chain of refreshes: each request presents the successor of the one before, derived
+/// here with the stack's key as the function will.
+async fn refresh_chain(stack: &Stack) -> Vec<(Value, u16)> {
+    let refresh = test_tokens();
+    let mut token = tokens(stack, 1).await[0]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut chain = Vec::with_capacity(REQUESTS);
+    for _ in 0..REQUESTS {
+        let body = json!({"refreshToken": token}).to_string();
+        chain.push((with_body(event("auth-refresh"), &body), 200));
+        let presented = refresh
+            .refresh()
+            .parse(&token, now_ms())
+            .expect("a live token");
+        token = refresh.refresh().successor(&presented);
+    }
+    chain
 }
 
 /// `count` logins of the account every token-taking function is measured with.
@@ -216,6 +238,9 @@ async fn main() {
             "authorizer",
             repeat(authorizer_request_event(&me_token), 200),
         ),
+        ("auth-refresh", refresh_chain(&stack).await),
+        ("session-stats", repeat(event("session-stats"), 200)),
+        ("web", repeat(event("web-desktop"), 200)),
     ] {
         results.push(measure(&stack, name, events).await.0);
     }
