@@ -11,10 +11,10 @@ use edgestate::time::now_ms;
 use edgestate::tokens::Family;
 use futures::future::join_all;
 use serde_json::{Value, json};
+use testkit::Stack;
 use testkit::answer::{Answer, answer, assert_error, counted};
 use testkit::events::{authorizer_request, event, request, with_bearer, with_body};
 use testkit::fixtures::{credentials, registered_user, tokens_with};
-use testkit::Stack;
 
 const EMAIL: &str = "ann.lee@example.com";
 const PASSWORD: &str = "correct horse battery staple";
