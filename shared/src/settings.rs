@@ -127,4 +127,31 @@ mod tests {
         let odd_stage = |name: &str| (name == "STAGE").then(|| "a b:c".to_owned());
         assert!(Settings::from_env(&odd_stage).is_err());
     }
+
+    #[test]
+    fn metrics_namespaces_follow_cloudwatch_rules() {
+        let namespace =
+            |value: String| move |name: &str| (name == "METRICS_NAMESPACE").then(|| value.clone());
+        let set = Settings::from_env(&namespace("edgestate/prod-1".to_owned())).unwrap();
+        assert_eq!(set.metrics_namespace, "edgestate/prod-1");
+        let unset = Settings::from_env(&|_: &str| None).unwrap();
+        assert_eq!(unset.metrics_namespace, "edgestate");
+        for bad in [
+            "AWS/Lambda",
+            "with space",
+            "emoji\u{1F600}",
+            &"n".repeat(256),
+        ] {
+            assert!(
+                matches!(
+                    Settings::from_env(&namespace(bad.to_owned())),
+                    Err(ConfigError::Invalid {
+                        name: "METRICS_NAMESPACE",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
 }
